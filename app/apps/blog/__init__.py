@@ -1,0 +1,1 @@
+"""The blog app: posts and comments, homed on blog_db by configuration."""

@@ -1,0 +1,8 @@
+"""Blog app config."""
+
+from django.apps import AppConfig
+
+
+class BlogConfig(AppConfig):
+    name = "apps.blog"
+    label = "blog"

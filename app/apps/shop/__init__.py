@@ -1,0 +1,1 @@
+"""The shop app: products and orders, homed on shop_db by configuration."""

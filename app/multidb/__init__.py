@@ -1,0 +1,1 @@
+"""Configuration-driven multi-database routing for Django."""

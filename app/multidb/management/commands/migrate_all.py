@@ -1,0 +1,140 @@
+"""`migrate_all`: migrate every migratable alias and report one aligned line per alias."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from argparse import ArgumentParser
+from typing import Any
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
+
+from multidb.history import sqlite_file_missing
+from multidb.migrator import AliasResult, migrate_all, routing_table
+from multidb.pending_models import missing_migrations
+
+
+class Command(BaseCommand):
+    help = "Migrate every migratable database alias (default first) and report one line per alias."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--database", action="append", dest="databases", metavar="ALIAS",
+                            help="Migrate only this alias (repeatable). Default: every configured alias.")
+        parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                            help="Migrate up to N aliases at once after default (default 1).")
+        parser.add_argument("--plan", action="store_true", help="Print what would run on each alias; change nothing.")
+        parser.add_argument("--check", action="store_true", help="Exit 1 if any migration is unapplied; change nothing.")
+        parser.add_argument("--fail-fast", action="store_true", help="Stop at the first failing alias.")
+        parser.add_argument("--skip-makemigrations", action="store_true",
+                            help="In local development, do not run makemigrations first.")
+        parser.add_argument("--json", metavar="FILE", dest="json_report",
+                            help="Also write a JSON report to FILE ('-' for stdout, which silences the text output).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        table = routing_table()
+        selected = options["databases"] or list(table.aliases)
+        unknown = [alias for alias in selected if alias not in table.aliases]
+        if unknown:
+            raise CommandError(f"unknown alias {', '.join(unknown)} in --database (configured: "
+                               f"{', '.join(table.aliases)})", returncode=2)
+        if options["jobs"] < 1:
+            raise CommandError("--jobs must be at least 1", returncode=2)
+        quiet = options["json_report"] == "-"
+        read_only = options["plan"] or options["check"]
+        self._prepare_migration_files(write=settings.MULTIDB_WRITES_MIGRATIONS and not read_only,
+                                      skip=options["skip_makemigrations"], quiet=quiet)
+
+        started = time.monotonic()
+        print_lock = threading.Lock()
+
+        def progress(alias: str, message: str) -> None:
+            if not quiet and options["verbosity"] >= 1:
+                with print_lock:
+                    self.stdout.write(f"  {alias}: {message}")
+
+        if not quiet:
+            verb = "Planning" if read_only else "Migrating"
+            self.stdout.write(f"{verb} {len(selected)} database(s): {', '.join(a for a in table.aliases if a in selected)}")
+        results = migrate_all(table, selected, jobs=options["jobs"], fail_fast=options["fail_fast"],
+                              plan_only=read_only, progress=progress)
+        elapsed = time.monotonic() - started
+        if options["json_report"]:
+            self._write_json(options["json_report"], results, elapsed, read_only)
+        if not quiet:
+            self._print_summary(results, read_only)
+        self._finish(results, options["check"])
+
+    def _prepare_migration_files(self, write: bool, skip: bool, quiet: bool) -> None:
+        if write and not skip:
+            # makemigrations reads each alias's history: give SQLite files their folder first.
+            for alias in connections:
+                if sqlite_file_missing(connections[alias]):
+                    Path(connections[alias].settings_dict["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+            call_command("makemigrations", interactive=False, verbosity=0 if quiet else 1,
+                         stdout=sys.stderr if quiet else self.stdout)
+            return
+        if write and skip:
+            return
+        missing = missing_migrations()
+        if missing:
+            described = "; ".join(f"{label} ({', '.join(changes)})" for label, changes in missing.items())
+            raise CommandError(f"models have changes without migrations: {described}; run "
+                               f"`python app/manage.py makemigrations` in development and commit the files",
+                               returncode=2)
+
+    def _print_summary(self, results: list[AliasResult], read_only: bool) -> None:
+        width = max(len(result.alias) for result in results)
+        for result in results:
+            self.stdout.write(f"{result.alias:<{width}}  {self._describe(result, read_only)}")
+
+    def _describe(self, result: AliasResult, read_only: bool) -> str:
+        history = f", history in {result.history}" if result.history and result.history != result.alias else ""
+        if result.status == "skipped":
+            return self.style.WARNING(f"skipped: {result.reason}")
+        if result.status == "failed":
+            where = f" in {result.failed_migration}" if result.failed_migration else ""
+            return self.style.ERROR(f"failed{where}: {result.reason}")
+        own = [step.migration for step in result.applied]
+        noops = len(result.steps) - len(own)
+        noop_note = f" (+{noops} recorded as no-op here)" if noops else ""
+        if read_only:
+            if not result.steps:
+                return self.style.SUCCESS(f"up to date{history}")
+            listing = ", ".join(own) if own else "no schema changes"
+            return self.style.WARNING(f"would apply {len(own)}: {listing}{noop_note}{history}")
+        if not result.steps:
+            return self.style.SUCCESS(f"ok      nothing to apply{history}  {result.seconds:.2f}s")
+        return self.style.SUCCESS(f"ok      {len(own)} applied{noop_note}{history}  {result.seconds:.2f}s")
+
+    def _write_json(self, target: str, results: list[AliasResult], elapsed: float, read_only: bool) -> None:
+        report = {
+            "ok": all(result.status != "failed" for result in results),
+            "mode": "plan" if read_only else "migrate",
+            "seconds": round(elapsed, 3),
+            "aliases": [result.as_dict() for result in results],
+        }
+        text = json.dumps(report, indent=2)
+        if target == "-":
+            self.stdout.write(text)
+            return
+        try:
+            with open(target, "w", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+        except OSError as error:
+            raise CommandError(f"cannot write the JSON report to {target}: {error.strerror}", returncode=2) from None
+
+    def _finish(self, results: list[AliasResult], check: bool) -> None:
+        failed = [result.alias for result in results if result.status == "failed"]
+        if failed:
+            raise CommandError(f"migrate_all failed on {', '.join(failed)} ({len(failed)} of {len(results)} "
+                               f"aliases); the others were still processed; fix it and re-run", returncode=1)
+        pending = [result.alias for result in results if result.steps]
+        if check and pending:
+            raise CommandError(f"unapplied migrations on {', '.join(pending)}; run migrate_all", returncode=1)

@@ -1,0 +1,164 @@
+"""Migrate one alias, or all of them: default first, then the rest, optionally in parallel."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.sql import emit_post_migrate_signal, emit_pre_migrate_signal
+from django.db import connections
+from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.recorder import MigrationRecorder
+
+from .history import loader_for, recorder_for, sqlite_file_missing, unapplied
+from .locks import migration_lock
+from .routing import RoutingTable
+
+Progress = Callable[[str, str], None]  # (alias, message)
+
+
+@dataclass
+class Step:
+    """One migration applied (or due) on an alias; `noop` when its app lives elsewhere."""
+
+    migration: str
+    noop: bool
+    seconds: float | None = None
+
+
+@dataclass
+class AliasResult:
+    alias: str
+    status: str  # ok | failed | skipped
+    history: str | None = None
+    steps: list[Step] = field(default_factory=list)
+    reason: str | None = None
+    failed_migration: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def applied(self) -> list[Step]:
+        """The steps that change this alias's schema or data (not no-op records)."""
+        return [step for step in self.steps if not step.noop]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def migrate_all(
+    table: RoutingTable,
+    selected: Iterable[str],
+    *,
+    jobs: int = 1,
+    fail_fast: bool = False,
+    plan_only: bool = False,
+    progress: Progress = lambda alias, message: None,
+) -> list[AliasResult]:
+    """Migrate the selected aliases; one failure does not stop the others unless `fail_fast`."""
+    selected = [alias for alias in table.aliases if alias in set(selected)]
+    results: dict[str, AliasResult] = {}
+    stop = threading.Event()
+
+    def run(alias: str) -> AliasResult:
+        if stop.is_set():
+            return AliasResult(alias, "skipped", reason="--fail-fast after an earlier failure")
+        history = table.migratable.get(alias)
+        if history is None:
+            why = "replica, never migrated" if alias in table.replicas else "not migratable (no migrate or migrate_to)"
+            return AliasResult(alias, "skipped", reason=why)
+        try:
+            result = migrate_alias(alias, history, set(table.apps_migrated_on(alias)), plan_only, progress)
+        finally:
+            connections.close_all()  # this thread's connections
+        if result.status == "failed" and fail_fast:
+            stop.set()
+        return result
+
+    # default first: every other app's migrations may depend on its apps (auth, contenttypes).
+    first, rest = [a for a in selected if a == "default"], [a for a in selected if a != "default"]
+    for alias in first:
+        results[alias] = run(alias)
+    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="migrate") as pool:
+        for alias, result in zip(rest, pool.map(run, rest)):
+            results[alias] = result
+    return [results[alias] for alias in selected]
+
+
+def migrate_alias(alias: str, history: str, own_apps: set[str], plan_only: bool, progress: Progress) -> AliasResult:
+    """Apply (or with `plan_only`, list) everything unapplied on `alias`, under its lock."""
+    connection = connections[alias]
+    result = AliasResult(alias, "ok", history=history)
+    started = time.monotonic()
+    current: dict[str, Any] = {}
+
+    def on_progress(action: str, migration: Any = None, fake: bool = False) -> None:
+        if action == "apply_start":
+            current.update(key=f"{migration.app_label}.{migration.name}", start=time.monotonic())
+        elif action == "apply_success":
+            step = Step(current["key"], migration.app_label not in own_apps, time.monotonic() - current["start"])
+            result.steps.append(step)
+            current.clear()
+            if not step.noop:
+                progress(alias, f"applied {step.migration} ({step.seconds:.3f}s)")
+
+    try:
+        if not plan_only:
+            _create_sqlite_folder(connection)
+        recorder = recorder_for(alias, history)
+        lock = nullcontext() if plan_only else migration_lock(connection, lambda: progress(alias, "waiting for another migrate_all to finish"))
+        with lock:
+            # Read the history only once the lock is held: a concurrent run may just have applied it.
+            loader = loader_for(recorder)
+            if plan_only:
+                result.steps = [Step(f"{app}.{name}", app not in own_apps) for app, name in unapplied(loader)]
+            else:
+                _apply(connection, loader, recorder, on_progress)
+    except Exception as error:  # noqa: BLE001 - every failure becomes this alias's result line
+        result.status = "failed"
+        result.failed_migration = current.get("key")
+        result.reason = one_line(error)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def one_line(error: BaseException) -> str:
+    """`Type: first line of the message`, the form every failure line uses."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+def _apply(connection: Any, loader: MigrationLoader, recorder: MigrationRecorder, on_progress: Any) -> None:
+    executor = _RoutedExecutor(connection, loader, recorder, on_progress)
+    targets = loader.graph.leaf_nodes()
+    plan = executor.migration_plan(targets)
+    emit_pre_migrate_signal(0, False, connection.alias, plan=plan)
+    executor.migrate(targets, plan=plan)
+    emit_post_migrate_signal(0, False, connection.alias, plan=plan)
+
+
+class _RoutedExecutor(MigrationExecutor):
+    """Django's executor with the loader and recorder chosen by the routing table."""
+
+    def __init__(self, connection: Any, loader: MigrationLoader, recorder: MigrationRecorder, progress: Any) -> None:
+        self.connection = connection
+        self.loader = loader
+        self.recorder = recorder
+        self.progress_callback = progress
+
+
+def _create_sqlite_folder(connection: Any) -> None:
+    if sqlite_file_missing(connection):
+        Path(connection.settings_dict["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def routing_table() -> RoutingTable:
+    table: RoutingTable = settings.MULTIDB_ROUTING
+    return table

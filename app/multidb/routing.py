@@ -1,0 +1,74 @@
+"""The routing table: every app's read, write, migrate and history alias, computed once from config."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .config import ProjectConfig
+from .loader import app_labels
+
+DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where one app's rows and schema live."""
+
+    home: str  # writes, and reads unless replicas serve them
+    replicas: tuple[str, ...]  # read-only aliases listing the app
+    migrate: str | None  # the alias its schema is applied to; None = never migrated
+    history: str | None  # the alias whose table records its migrations
+
+
+@dataclass(frozen=True)
+class RoutingTable:
+    """Plain lookups for the router, the checks and the commands; nothing here reads config again."""
+
+    routes: dict[str, Route]  # app label -> route, for every installed app
+    fallback: Route  # for labels not installed when the table was built (Django's internal models)
+    aliases: tuple[str, ...]  # every configured alias, default first
+    migratable: dict[str, str]  # migratable alias -> alias holding its history
+    replicas: frozenset[str]
+    cross_database_relations: bool
+
+    def route(self, app_label: str) -> Route:
+        return self.routes.get(app_label, self.fallback)
+
+    def apps_migrated_on(self, alias: str) -> tuple[str, ...]:
+        return tuple(label for label, route in self.routes.items() if route.migrate == alias)
+
+
+def build_routing_table(config: ProjectConfig, installed_apps: Iterable[str]) -> RoutingTable:
+    """Apply the routing rules of DESIGN.md to a validated config."""
+    databases = config.databases
+    labels = app_labels(installed_apps)
+    migratable = {
+        alias: db.migrate_to or alias
+        for alias, db in databases.items()
+        if not db.is_replica and ("migrate" in db.operations or db.migrate_to)
+    }
+    homes: dict[str, str] = {}
+    replicas: dict[str, list[str]] = {}
+    for alias, db in databases.items():
+        for app in db.apps:
+            label = labels[app]
+            if db.is_replica:
+                replicas.setdefault(label, []).append(alias)
+            elif "write" in db.operations:
+                homes[label] = alias
+
+    def route_for(label: str) -> Route:
+        home = homes.get(label, DEFAULT)
+        migrate = home if home in migratable else None
+        return Route(home, tuple(replicas.get(label, ())), migrate, migratable.get(home) if migrate else None)
+
+    ordered = sorted(databases, key=lambda alias: alias != DEFAULT)
+    return RoutingTable(
+        routes={label: route_for(label) for label in set(labels.values())},
+        fallback=route_for("\0unlisted"),
+        aliases=tuple(ordered),
+        migratable={alias: migratable[alias] for alias in ordered if alias in migratable},
+        replicas=frozenset(alias for alias, db in databases.items() if db.is_replica),
+        cross_database_relations=config.routing.cross_database_relations,
+    )

@@ -1,0 +1,76 @@
+"""Django settings: everything environment-specific comes from the YAML config (multidb.loader)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from multidb.loader import config_path, load_config
+from multidb.routing import build_routing_table
+from multidb.settings_builder import django_databases
+
+BASE_DIR = Path(__file__).resolve().parents[2]  # the repository root
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "multidb",
+    "apps.blog",
+    "apps.shop",
+]
+
+CONFIG_PATH = config_path(os.environ, BASE_DIR)
+CONFIG = load_config(CONFIG_PATH, INSTALLED_APPS)
+
+DATABASES = django_databases(CONFIG, BASE_DIR)
+DATABASE_ROUTERS = ["multidb.router.ConfigRouter"]
+MULTIDB_ROUTING = build_routing_table(CONFIG, INSTALLED_APPS)
+MULTIDB_HEALTH_TIMEOUT = CONFIG.health.timeout
+MULTIDB_WRITES_MIGRATIONS = CONFIG.is_development
+
+DEBUG = CONFIG.debug
+# Development configs may omit the key; others are refused by the loader without a real one.
+SECRET_KEY = CONFIG.secret_key.get_secret_value() if CONFIG.secret_key else "django-insecure-local-development-only"
+ALLOWED_HOSTS = list(CONFIG.allowed_hosts)
+TIME_ZONE = CONFIG.time_zone
+USE_TZ = True
+LANGUAGE_CODE = "en-us"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "build" / "static"
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"multidb": {"handlers": ["console"], "level": os.environ.get("MULTIDB_LOG_LEVEL", "INFO")}},
+}

@@ -1,0 +1,12 @@
+"""URL map: admin, health probes, JSON API."""
+
+from django.contrib import admin
+from django.urls import path
+
+from multidb import views as health_views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", health_views.healthz, name="healthz"),
+    path("readyz", health_views.readyz, name="readyz"),
+]
