@@ -1,0 +1,31 @@
+"""Shared test setup: every test runs against a throwaway copy of a config, never data/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "integration: needs Docker; Testcontainers PostgreSQL (tests/integration)")
+    config.addinivalue_line("markers", "e2e: needs Docker; the Compose stack or Ansible on throwaway hosts (tests/e2e)")
+    # Settings read APP_CONFIG at import, so it must point at the copy before Django starts.
+    if "APP_CONFIG" not in os.environ:
+        workdir = Path(tempfile.mkdtemp(prefix="multidb-unit-"))
+        text = (REPO / "config" / "local.yaml").read_text().replace("data/", f"{workdir}/")
+        config = workdir / "local.yaml"
+        config.write_text(text)
+        os.environ["APP_CONFIG"] = str(config)
+        os.environ["MULTIDB_TEST_WORKDIR"] = str(workdir)
+
+
+def pytest_unconfigure() -> None:
+    workdir = os.environ.get("MULTIDB_TEST_WORKDIR")
+    if workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
