@@ -1,0 +1,78 @@
+"""System checks: cross-database relations with real constraints, and config/app-registry mismatches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.apps import AppConfig, apps
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, register
+from django.db import models
+
+from .routing import RoutingTable
+
+
+@register(Tags.models)
+def check_cross_database_relations(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """multidb.E001: a relation between models homed on different aliases needs db_constraint=False.
+
+    Without it the migration on the model's database fails ("relation auth_user
+    does not exist") — the guide's IMPORTANT warning, caught before migrating.
+    multidb.E002: such a relation while routing.cross_database_relations is false.
+    """
+    table: RoutingTable = settings.MULTIDB_ROUTING
+    errors: list[CheckMessage] = []
+    for model in _models(app_configs):
+        home = table.route(model._meta.app_label).home
+        for field, constrained in _relations(model):
+            target = field.related_model
+            if target is None or isinstance(target, str):
+                continue
+            target_home = table.route(target._meta.app_label).home
+            if target_home == home:
+                continue
+            name = f"{model._meta.label}.{field.name}"
+            if not table.cross_database_relations:
+                errors.append(Error(
+                    f"{name} relates {home} to {target_home}, but routing.cross_database_relations is false.",
+                    hint="Home both models on one alias, or set routing.cross_database_relations: true.",
+                    obj=field, id="multidb.E002"))
+            elif constrained:
+                errors.append(Error(
+                    f"{name} points to {target._meta.label} in another database ({target_home}, not {home}) "
+                    "with a database constraint, so its migration would fail.",
+                    hint=f"Add db_constraint=False to {name}.", obj=field, id="multidb.E001"))
+    return errors
+
+
+@register(Tags.models)
+def check_config_matches_registry(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """multidb.E003: the config routes an app label that the app registry does not have."""
+    table: RoutingTable = settings.MULTIDB_ROUTING
+    registered = {config.label for config in apps.get_app_configs()}
+    return [
+        Error(f"The routing table has app label '{label}', which no installed app uses.",
+              hint="An AppConfig sets a custom label: list that label under the alias's apps in the config.",
+              id="multidb.E003")
+        for label in sorted(set(table.routes) - registered)
+    ]
+
+
+def _models(app_configs: Sequence[AppConfig] | None) -> Iterable[type[models.Model]]:
+    configs = app_configs if app_configs is not None else apps.get_app_configs()
+    for config in configs:
+        for model in config.get_models():
+            if model._meta.managed and not model._meta.proxy:
+                yield model
+
+
+def _relations(model: type[models.Model]) -> Iterable[tuple[Any, bool]]:
+    """(field, has a database constraint) for each FK, one-to-one and auto-created M2M of `model`."""
+    for field in model._meta.local_fields:
+        if isinstance(field, models.ForeignKey):
+            yield field, field.db_constraint
+    for field in model._meta.local_many_to_many:
+        through = field.remote_field.through
+        if not isinstance(through, str) and through._meta.auto_created:
+            yield field, field.remote_field.db_constraint

@@ -1,0 +1,140 @@
+"""Readiness: every alias answers SELECT 1 within a timeout and has no unapplied migrations."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.migrations.loader import MigrationLoader
+from django.db.utils import load_backend
+
+from .history import ROUTED_TABLE, sqlite_file_missing
+from .migrator import one_line
+from .routing import RoutingTable
+
+
+@dataclass
+class AliasHealth:
+    status: str  # ok | down | unmigrated | timeout
+    latency_ms: float | None = None
+    error: str | None = None
+    unapplied: list[str] = field(default_factory=list)
+
+
+@dataclass
+class HealthReport:
+    databases: dict[str, AliasHealth]
+
+    @property
+    def ok(self) -> bool:
+        return all(result.status == "ok" for result in self.databases.values())
+
+    @property
+    def failing(self) -> list[str]:
+        return [alias for alias, result in self.databases.items() if result.status != "ok"]
+
+    def as_dict(self) -> dict[str, Any]:
+        report: dict[str, Any] = {"status": "ok" if self.ok else "unavailable"}
+        if not self.ok:
+            report["failing"] = self.failing
+        report["databases"] = {alias: asdict(result) for alias, result in self.databases.items()}
+        return report
+
+
+def check_databases(timeout: float | None = None) -> HealthReport:
+    """Check every alias concurrently: one hung database costs one timeout, not one per alias."""
+    table: RoutingTable = settings.MULTIDB_ROUTING
+    timeout = timeout if timeout is not None else settings.MULTIDB_HEALTH_TIMEOUT
+    results: dict[str, AliasHealth] = {}
+    # Daemon threads: a database that never answers must not keep the process (or the request) waiting.
+    threads = [
+        threading.Thread(target=_check_into, args=(results, alias, table, timeout), daemon=True, name=f"health-{alias}")
+        for alias in table.aliases
+    ]
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return HealthReport({
+        alias: results.get(alias) or AliasHealth("timeout", error=f"no answer within {timeout:g}s")
+        for alias in table.aliases
+    })
+
+
+def _check_into(results: dict[str, AliasHealth], alias: str, table: RoutingTable, timeout: float) -> None:
+    results[alias] = check_alias(alias, table, timeout)
+
+
+def check_alias(alias: str, table: RoutingTable, timeout: float) -> AliasHealth:
+    """SELECT 1 on a fresh connection, then compare the alias's history with the migration files."""
+    started = time.monotonic()
+    connection = _fresh_connection(alias, timeout)
+    try:
+        if sqlite_file_missing(connection):
+            return AliasHealth("down", error="SQLite database file does not exist; run migrate_all")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        latency = round((time.monotonic() - started) * 1000, 1)
+        history = table.migratable.get(alias)
+        if history is None:
+            return AliasHealth("ok", latency)
+        history_connection = connection if history == alias else _fresh_connection(history, timeout)
+        try:
+            missing = _unapplied(history_connection, alias, history)
+        finally:
+            if history_connection is not connection:
+                history_connection.close()
+        if missing:
+            return AliasHealth("unmigrated", latency, f"{len(missing)} unapplied migration(s); run migrate_all", missing)
+        return AliasHealth("ok", latency)
+    except Exception as error:  # noqa: BLE001 - any failure is this alias's status
+        return AliasHealth("down", error=one_line(error))
+    finally:
+        connection.close()
+
+
+def _fresh_connection(alias: str, timeout: float) -> BaseDatabaseWrapper:
+    """A private connection bounded by `timeout`, so a probe never disturbs or waits on request connections."""
+    settings_dict = dict(connections.settings[alias])
+    options = dict(settings_dict.get("OPTIONS", {}))
+    if settings_dict["ENGINE"].endswith("postgresql"):
+        options["connect_timeout"] = max(1, math.ceil(timeout))
+        options.pop("pool", None)
+    elif settings_dict["ENGINE"].endswith("sqlite3"):
+        options["timeout"] = timeout
+    settings_dict["OPTIONS"] = options
+    backend = load_backend(settings_dict["ENGINE"])
+    wrapper: BaseDatabaseWrapper = backend.DatabaseWrapper(settings_dict, alias)
+    return wrapper
+
+
+def _unapplied(connection: BaseDatabaseWrapper, alias: str, history: str) -> list[str]:
+    expected = _migrations_on_disk()
+    with connection.cursor() as cursor:
+        tables = connection.introspection.table_names(cursor)
+        if history == alias:
+            if "django_migrations" not in tables:
+                return sorted(expected)
+            cursor.execute("SELECT app, name FROM django_migrations")
+        else:
+            if ROUTED_TABLE not in tables:
+                return sorted(expected)
+            cursor.execute(f"SELECT app, name FROM {ROUTED_TABLE} WHERE database = %s", [alias])  # noqa: S608
+        recorded = {f"{app}.{name}" for app, name in cursor.fetchall()}
+    return sorted(expected - recorded)
+
+
+@cache
+def _migrations_on_disk() -> frozenset[str]:
+    """Every migration in the graph; files do not change while the process runs."""
+    graph = MigrationLoader(None, ignore_no_migrations=True).graph
+    return frozenset(f"{app}.{name}" for app, name in graph.nodes)

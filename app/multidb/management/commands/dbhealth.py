@@ -1,0 +1,34 @@
+"""`dbhealth`: the /readyz check from the command line; exit 1 when any alias is not ready."""
+
+from __future__ import annotations
+
+import json
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from multidb.health import check_databases
+
+
+class Command(BaseCommand):
+    help = "Check that every database alias answers and is fully migrated (exit 1 if not)."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--timeout", type=float, help="Seconds to wait for each alias (default: health.timeout).")
+        parser.add_argument("--json", action="store_true", help="Print the /readyz JSON instead of text.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        report = check_databases(options["timeout"])
+        if options["json"]:
+            self.stdout.write(json.dumps(report.as_dict(), indent=2))
+        else:
+            width = max(len(alias) for alias in report.databases)
+            for alias, result in report.databases.items():
+                if result.status == "ok":
+                    line = self.style.SUCCESS(f"ok     {result.latency_ms:.1f} ms")
+                else:
+                    line = self.style.ERROR(f"{result.status}: {result.error}")
+                self.stdout.write(f"{alias:<{width}}  {line}")
+        if not report.ok:
+            raise CommandError(f"not ready: {', '.join(report.failing)}", returncode=1)

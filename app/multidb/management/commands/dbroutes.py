@@ -1,0 +1,41 @@
+"""`dbroutes`: print the routing table — for each app, where it reads, writes, migrates and records history."""
+
+from __future__ import annotations
+
+import json
+from argparse import ArgumentParser
+from typing import Any
+
+from django.apps import apps
+from django.core.management.base import BaseCommand
+
+from multidb.migrator import routing_table
+
+
+class Command(BaseCommand):
+    help = "Print the routing table: app -> read, write, migrate and history alias."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--json", action="store_true", help="Print the table as JSON.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        table = routing_table()
+        rows = []
+        for config in sorted(apps.get_app_configs(), key=lambda config: config.label):
+            route = table.route(config.label)
+            rows.append({
+                "app": config.label,
+                "read": [route.home],  # replicas are not read from yet (see README)
+                "write": route.home,
+                "migrate": route.migrate or "-",
+                "history": route.history or "-",
+            })
+        if options["json"]:
+            self.stdout.write(json.dumps(rows, indent=2))
+            return
+        header = {"app": "app", "read": "read", "write": "write", "migrate": "migrate", "history": "history"}
+        cells = [header] + [{**row, "read": ",".join(row["read"])} for row in rows]
+        widths = {key: max(len(str(cell[key])) for cell in cells) for key in header}
+        for index, cell in enumerate(cells):
+            line = "  ".join(f"{cell[key]!s:<{widths[key]}}" for key in header).rstrip()
+            self.stdout.write(self.style.MIGRATE_HEADING(line) if index == 0 else line)
