@@ -145,6 +145,9 @@ def check_consistency(config: ProjectConfig, app_labels: dict[str, str]) -> None
     databases = config.databases
     if "default" not in databases:
         raise KeyProblem("databases", "has no 'default' alias", "add a 'default' database (Django requires it)")
+    if not {"read", "write"} <= set(databases["default"].operations):
+        raise KeyProblem("databases.default.operations", "must include read and write",
+                         "default holds every unlisted app; give it read and write")
     writers: dict[str, str] = {}
     for alias, db in databases.items():
         key = f"databases.{alias}"
@@ -170,9 +173,6 @@ def check_consistency(config: ProjectConfig, app_labels: dict[str, str]) -> None
         _check_migrate_to(key, alias, db, databases)
         _check_password(config, key, db)
     _check_secret_key(config)
-    if not {"read", "write"} <= set(databases["default"].operations):
-        raise KeyProblem("databases.default.operations", "must include read and write",
-                         "default holds every unlisted app; give it read and write")
 
 
 def _check_engine_fields(key: str, db: DatabaseConfig) -> None:

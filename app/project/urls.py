@@ -1,7 +1,7 @@
 """URL map: admin, health probes, JSON API."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from multidb import views as health_views
 
@@ -9,4 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health_views.healthz, name="healthz"),
     path("readyz", health_views.readyz, name="readyz"),
+    path("api/", include("apps.blog.urls")),
+    path("api/", include("apps.shop.urls")),
 ]

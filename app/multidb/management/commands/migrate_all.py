@@ -14,10 +14,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connections
+from django.db import DatabaseError, connections
 
 from multidb.history import sqlite_file_missing
-from multidb.migrator import AliasResult, migrate_all, routing_table
+from multidb.migrator import AliasResult, migrate_all, one_line, routing_table
 from multidb.pending_models import missing_migrations
 
 
@@ -77,8 +77,12 @@ class Command(BaseCommand):
             for alias in connections:
                 if sqlite_file_missing(connections[alias]):
                     Path(connections[alias].settings_dict["NAME"]).parent.mkdir(parents=True, exist_ok=True)
-            call_command("makemigrations", interactive=False, verbosity=0 if quiet else 1,
-                         stdout=sys.stderr if quiet else self.stdout)
+            try:
+                call_command("makemigrations", interactive=False, verbosity=0 if quiet else 1,
+                             stdout=sys.stderr if quiet else self.stdout)
+            except DatabaseError as error:  # it reads every alias's history first
+                raise CommandError(f"makemigrations could not read a database ({one_line(error)}); fix it, or "
+                                   f"re-run with --skip-makemigrations", returncode=1) from None
             return
         if write and skip:
             return

@@ -1,0 +1,45 @@
+# The front door. `make` prints help; see README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) app/manage.py
+# Every test layer adds itself here (mk/*.mk); `make test` runs them all, unit first.
+TEST_LAYERS := test-unit
+
+include $(sort $(wildcard mk/*.mk))
+
+.PHONY: help venv dev test test-unit lint bench lock
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z0-9_-]*:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+venv: $(VENV)/.installed ## Create .venv with the locked dependencies
+
+$(VENV)/.installed: requirements/dev.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.lock
+	@touch $@
+
+dev: venv ## Migrate the local SQLite databases and run the dev server on 127.0.0.1:8000
+	APP_ENV=local $(MANAGE) migrate_all
+	APP_ENV=local exec $(MANAGE) runserver 127.0.0.1:8000
+
+test: $(TEST_LAYERS) ## Run every test layer (unit, integration, e2e)
+
+test-unit: venv ## Run the unit tests (no Docker; SQLite files)
+	$(PY) -m pytest tests/unit -q
+
+lint: venv ## Run ruff and mypy
+	$(VENV)/bin/ruff check app tests bench
+	$(VENV)/bin/ruff format --check app tests bench
+	$(VENV)/bin/mypy
+
+bench: venv ## Run the benchmarks (each prints ours beside a baseline and the ratio)
+	$(PY) bench/router_decisions.py
+
+lock: venv ## Re-pin requirements/*.lock from requirements/*.in (needs network)
+	$(PY) -m pip install --quiet uv
+	cd requirements && ../$(VENV)/bin/uv pip compile --quiet --python-version 3.11 --generate-hashes base.in -o base.lock
+	cd requirements && ../$(VENV)/bin/uv pip compile --quiet --python-version 3.11 --generate-hashes dev.in -o dev.lock

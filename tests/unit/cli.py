@@ -1,0 +1,37 @@
+"""Run app/manage.py the way a user does, against a config file written by the test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+LOCAL_CONFIG = (REPO / "config" / "local.yaml").read_text()
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def manage(*args: str, config: Path, env: dict[str, str] | None = None, timeout: float = 120) -> Result:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "DJANGO_SETTINGS"))}
+    environ.update({"APP_CONFIG": str(config), "PYTHONPATH": str(REPO), "NO_COLOR": "1"})
+    environ.update(env or {})
+    done = subprocess.run(  # noqa: S603 - our own manage.py
+        [sys.executable, str(REPO / "app" / "manage.py"), *args],
+        capture_output=True, text=True, env=environ, timeout=timeout, check=False,
+    )
+    return Result(done.returncode, done.stdout, done.stderr)
+
+
+def local_config(directory: Path, text: str = LOCAL_CONFIG) -> Path:
+    """config/local.yaml with its SQLite files moved into `directory`."""
+    config = directory / "local.yaml"
+    config.write_text(text.replace("data/", f"{directory}/"))
+    return config

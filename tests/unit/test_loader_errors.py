@@ -1,0 +1,136 @@
+"""Malformed configurations: one line naming file and key, exit 2, no traceback, no secret, no database touched."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.unit.cli import manage
+
+SECRET = "Zq8-very-secret-Value-41"
+
+VALID_PG = """
+environment: production
+secret_key: ${SECRET_KEY}
+databases:
+  default:
+    engine: postgresql
+    name: main
+    user: main
+    password: ${DB_PASSWORD}
+    host: 127.0.0.1
+  blog_db:
+    engine: postgresql
+    name: blog
+    user: blog
+    password: ${DB_PASSWORD}
+    host: 127.0.0.1
+    apps: [blog]
+    operations: [read, write]
+    migrate_to: default
+"""
+
+
+def pg(old: str = "", new: str = "") -> str:
+    assert old in VALID_PG
+    return VALID_PG.replace(old, new, 1) if old else VALID_PG
+
+
+def sqlite(body: str) -> str:
+    return textwrap.dedent(body)
+
+
+# (id, config text or None for a missing file, the dotted key or position the message must name, words it must say)
+CASES = [
+    ("unknown-top-level-key", pg("databases:", "colour: blue\ndatabases:"), "colour", "unknown key"),
+    ("unknown-database-key", pg("    host: 127.0.0.1\n  blog_db", "    hots: x\n    host: 127.0.0.1\n  blog_db"),
+     "databases.default.hots", "unknown key"),
+    ("unknown-engine", pg("engine: postgresql", "engine: mongodb"), "databases.default.engine", "unknown engine"),
+    ("unknown-dotted-engine", pg("engine: postgresql", "engine: django.db.backends.mssql"),
+     "databases.default.engine", "unknown engine"),
+    ("missing-default", pg("  default:", "  main:"), "databases", "no 'default'"),
+    ("migrate-to-missing-alias", pg("migrate_to: default", "migrate_to: archive"),
+     "databases.blog_db.migrate_to", "'archive' is not a configured alias"),
+    ("app-written-twice", pg("    host: 127.0.0.1\n  blog_db", "    host: 127.0.0.1\n    apps: [blog]\n  blog_db"),
+     "databases.blog_db.apps[0]", "also written by 'default'"),
+    ("app-not-installed", pg("apps: [blog]", "apps: [forum]"), "databases.blog_db.apps[0]", "not an installed app"),
+    ("unknown-operation", pg("operations: [read, write]", "operations: [read, delete]"),
+     "databases.blog_db.operations.1", "'read', 'write' or 'migrate'"),
+    ("empty-operations", pg("operations: [read, write]", "operations: []"),
+     "databases.blog_db.operations", "at least one"),
+    ("duplicate-operation", pg("operations: [read, write]", "operations: [read, read, write]"),
+     "databases.blog_db.operations", "twice"),
+    ("port-out-of-range", pg("    host: 127.0.0.1\n  blog_db", "    host: 127.0.0.1\n    port: 70000\n  blog_db"),
+     "databases.default.port", "65535"),
+    ("port-not-a-number", pg("    host: 127.0.0.1\n  blog_db", "    host: 127.0.0.1\n    port: fivefour\n  blog_db"),
+     "databases.default.port", "integer"),
+    ("unset-variable", pg("password: ${DB_PASSWORD}", "password: ${MISSING_PASSWORD}"),
+     "databases.default.password", "${MISSING_PASSWORD} is not set"),
+    ("placeholder-password", pg("password: ${DB_PASSWORD}", "password: changeme"),
+     "databases.default.password", "placeholder"),
+    ("angle-placeholder-password", pg("password: ${DB_PASSWORD}", 'password: "<from-yaml-config>"'),
+     "databases.default.password", "placeholder"),
+    ("empty-password", pg("password: ${DB_PASSWORD}", 'password: ""'), "databases.default.password", "placeholder"),
+    ("placeholder-secret-key", pg("secret_key: ${SECRET_KEY}", "secret_key: changeme"), "secret_key", "placeholder"),
+    ("yaml-syntax-error", pg("apps: [blog]", "apps: [blog"), "line ", "invalid YAML"),
+    ("yaml-duplicate-key", pg("    name: blog\n", "    name: blog\n    name: blog2\n"), "line ", "duplicate key"),
+    ("missing-file", None, "", "config file not found"),
+    ("empty-file", "", "", "does not hold a mapping"),
+    ("top-level-list", "- databases\n", "", "does not hold a mapping"),
+    ("missing-name", pg("    name: main\n", ""), "databases.default.name", "required key is missing"),
+    ("bad-alias-name", pg("  blog_db:", "  Blog-DB:").replace("migrate_to: default", ""), "databases.Blog-DB",
+     "lowercase"),
+    ("driver-missing", pg("engine: postgresql", "engine: mysql"), "databases.default.engine", "pip install mysqlclient"),
+    ("server-without-host", pg("    host: 127.0.0.1\n  blog_db", "\n  blog_db"), "databases.default.host", "required"),
+    ("unknown-environment", pg("environment: production", "environment: prod"), "environment", "'local'"),
+    ("write-without-read", pg("operations: [read, write]", "operations: [write]"),
+     "databases.blog_db.operations", "write without read"),
+    ("apps-without-write", pg("operations: [read, write]", "operations: [read, migrate]"),
+     "databases.blog_db.operations", "neither writes"),
+    ("migrate-to-on-replica", pg("operations: [read, write]", "operations: [read]"),
+     "databases.blog_db.migrate_to", "replica"),
+    ("default-read-only", pg("    host: 127.0.0.1\n  blog_db", "    host: 127.0.0.1\n    operations: [read]\n  blog_db"),
+     "databases.default.operations", "read and write"),
+    ("health-timeout-negative", pg("databases:", "health:\n  timeout: -1\ndatabases:"), "health.timeout",
+     "greater than 0"),
+    ("sqlite-with-host", sqlite("""
+        databases:
+          default:
+            engine: sqlite3
+            name: db.sqlite3
+            host: db.example.com
+        """), "databases.default.host", "SQLite"),
+    ("secret-file-unreadable", pg("password: ${DB_PASSWORD}", "password: ${FILE_PASSWORD}"),
+     "databases.default.password", "FILE_PASSWORD_FILE names a file that cannot be read"),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "words"), [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_bad_config_is_one_line_naming_file_and_key(tmp_path: Path, text: str | None, key: str, words: str) -> None:
+    config = tmp_path / "bad.yaml"
+    if text is not None:
+        config.write_text(text)
+    env = {"DB_PASSWORD": SECRET, "SECRET_KEY": SECRET * 2, "FILE_PASSWORD_FILE": str(tmp_path / "nope")}
+
+    result = manage("check", config=config, env=env)
+
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"config error: {config}"), lines[0]
+    assert key in lines[0] and words in lines[0], lines[0]
+    assert "Traceback" not in result.stderr
+    assert SECRET not in result.stderr + result.stdout
+    assert list(tmp_path.iterdir()) == ([config] if text is not None else [])  # no database file created
+
+
+def test_there_are_at_least_25_bad_configs() -> None:
+    assert len(CASES) >= 25
+
+
+def test_app_env_with_a_path_is_refused(tmp_path: Path) -> None:
+    result = manage("check", config=tmp_path / "x.yaml", env={"APP_CONFIG": "", "APP_ENV": "../etc/passwd"})
+    assert result.returncode == 2
+    assert "APP_ENV" in result.stderr and "not an environment name" in result.stderr

@@ -1,0 +1,151 @@
+"""migrate_all on three SQLite files, checked by reading the files with sqlite3, not through the ORM."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.unit.cli import manage, local_config
+
+AUTH_TABLES = {"auth_user", "auth_group", "auth_permission", "django_session", "django_admin_log", "django_content_type"}
+BLOG_TABLES = {"blog_post", "blog_comment"}
+SHOP_TABLES = {"shop_product", "shop_order"}
+
+
+def tables(path: Path) -> set[str]:
+    with sqlite3.connect(path) as db:
+        return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def checksums(directory: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.glob("*.sqlite3"))}
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    return local_config(tmp_path)
+
+
+def test_migrate_all_puts_each_apps_tables_in_its_own_file(tmp_path: Path, config: Path) -> None:
+    result = manage("migrate_all", config=config)
+
+    assert result.returncode == 0, result.stderr
+    summary = result.stdout.strip().splitlines()[-3:]
+    assert [line.split()[0:2] for line in summary] == [["default", "ok"], ["blog_db", "ok"], ["shop_db", "ok"]]
+    assert len({line.index("ok") for line in summary}) == 1  # aligned
+    main, blog, shop = (tables(tmp_path / f"{name}.sqlite3") for name in ("db", "blog", "shop"))
+    assert AUTH_TABLES <= main and not (BLOG_TABLES | SHOP_TABLES) & main
+    assert BLOG_TABLES <= blog and not (SHOP_TABLES | AUTH_TABLES) & blog
+    assert SHOP_TABLES <= shop and not (BLOG_TABLES | AUTH_TABLES) & shop
+    # blog_db has migrate_to: default -> its history is in the main file, and none in its own.
+    assert "django_migrations" not in blog
+    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+        history = set(db.execute("SELECT database, app, name FROM multidb_migration_history"))
+    assert ("blog_db", "blog", "0001_initial") in history
+    assert {row[0] for row in history} == {"blog_db"}
+
+
+def test_second_run_applies_nothing_and_says_so(config: Path) -> None:
+    assert manage("migrate_all", config=config).returncode == 0
+    again = manage("migrate_all", config=config)
+    assert again.returncode == 0
+    summary = again.stdout.strip().splitlines()[-3:]
+    assert all("nothing to apply" in line for line in summary), again.stdout
+
+
+def test_one_failing_alias_does_not_stop_the_others(tmp_path: Path, config: Path) -> None:
+    with sqlite3.connect(tmp_path / "shop.sqlite3") as db:  # a stray table makes shop.0001_initial fail
+        db.execute("CREATE TABLE shop_product (id integer)")
+
+    result = manage("migrate_all", config=config)
+
+    assert result.returncode == 1
+    assert "shop_db" in result.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in result.stderr
+    assert "shop_db  failed in shop.0001_initial" in result.stdout
+    assert BLOG_TABLES <= tables(tmp_path / "blog.sqlite3")
+    assert AUTH_TABLES <= tables(tmp_path / "db.sqlite3")
+
+    with sqlite3.connect(tmp_path / "shop.sqlite3") as db:
+        db.execute("DROP TABLE shop_product")
+    rerun = manage("migrate_all", config=config)
+    assert rerun.returncode == 0, rerun.stderr
+    assert SHOP_TABLES <= tables(tmp_path / "shop.sqlite3")
+
+
+def test_fail_fast_skips_the_rest(tmp_path: Path, config: Path) -> None:
+    (tmp_path / "db.sqlite3").write_text("not a database")
+    result = manage("migrate_all", "--fail-fast", "--skip-makemigrations", config=config)
+    assert result.returncode == 1
+    assert "default  failed" in result.stdout
+    assert "blog_db  skipped: --fail-fast" in result.stdout and "shop_db  skipped: --fail-fast" in result.stdout
+
+
+@pytest.mark.parametrize("flag", ["--plan", "--check"])
+def test_plan_and_check_change_nothing(tmp_path: Path, config: Path, flag: str) -> None:
+    # Fresh: no file may be created.
+    fresh = manage("migrate_all", flag, config=config)
+    assert checksums(tmp_path) == {}
+    assert fresh.returncode == (1 if flag == "--check" else 0), fresh.stderr
+    assert "would apply 1: blog.0001_initial" in fresh.stdout
+    # Migrated: files stay byte-identical.
+    assert manage("migrate_all", config=config).returncode == 0
+    before = checksums(tmp_path)
+    again = manage("migrate_all", flag, config=config)
+    assert again.returncode == 0
+    assert checksums(tmp_path) == before
+
+
+def test_check_names_the_aliases_with_unapplied_migrations(config: Path) -> None:
+    assert manage("migrate_all", "--database", "default", config=config).returncode == 0
+    result = manage("migrate_all", "--check", config=config)
+    assert result.returncode == 1
+    assert "unapplied migrations on blog_db, shop_db" in result.stderr
+
+
+def test_database_selects_aliases(tmp_path: Path, config: Path) -> None:
+    result = manage("migrate_all", "--skip-makemigrations", "--database", "shop_db", config=config)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("shop_db  ok")
+    assert not (tmp_path / "blog.sqlite3").exists()
+
+
+def test_unknown_database_is_a_usage_error(config: Path) -> None:
+    result = manage("migrate_all", "--database", "nope", config=config)
+    assert result.returncode == 2
+    assert "unknown alias nope" in result.stderr and "default, blog_db, shop_db" in result.stderr
+
+
+def test_jobs_and_json_report(tmp_path: Path, config: Path) -> None:
+    report = tmp_path / "report.json"
+    result = manage("migrate_all", "--jobs", "3", "--json", str(report), config=config)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(report.read_text())
+    assert data["ok"] is True
+    by_alias = {entry["alias"]: entry for entry in data["aliases"]}
+    assert set(by_alias) == {"default", "blog_db", "shop_db"}
+    blog_steps = [step for step in by_alias["blog_db"]["steps"] if not step["noop"]]
+    assert [step["migration"] for step in blog_steps] == ["blog.0001_initial"]
+    assert blog_steps[0]["seconds"] >= 0
+    assert by_alias["blog_db"]["history"] == "default"
+
+
+def test_json_to_stdout_is_only_json(config: Path) -> None:
+    result = manage("migrate_all", "--skip-makemigrations", "--json", "-", config=config)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["mode"] == "migrate"
+
+
+def test_outside_development_missing_migrations_exit_2_naming_the_app(tmp_path: Path) -> None:
+    config = local_config(tmp_path, (Path(__file__).parents[2] / "config" / "local.yaml").read_text()
+                          .replace("environment: local", "environment: test\nsecret_key: " + "k" * 40))
+    result = manage("migrate_all", config=config, env={
+        "DJANGO_SETTINGS_MODULE": "tests.unit.fixture_settings", "TEST_EXTRA_APPS": "tests.unit.fixture_apps.drift"})
+    assert result.returncode == 2
+    assert "models have changes without migrations: drift (Create model Unmigrated)" in result.stderr
+    assert not list((Path(__file__).parent / "fixture_apps" / "drift" / "migrations").glob("0*.py"))
+    assert checksums(tmp_path) == {}
