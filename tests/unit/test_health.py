@@ -1,0 +1,106 @@
+"""dbhealth and /readyz over real HTTP (runserver) on the local SQLite config."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.unit.cli import REPO, manage, local_config
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def get(url: str) -> tuple[int, dict[str, object]]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback only
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """runserver on a free loopback port, against a config in tmp_path."""
+    config = local_config(tmp_path)
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, str(REPO / "app" / "manage.py"), "runserver", "--noreload", f"127.0.0.1:{port}"],
+        env={"APP_CONFIG": str(config), "PATH": "/usr/bin:/bin"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                get(base + "/healthz")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.monotonic() < deadline, "runserver did not answer within 30s"
+                time.sleep(0.1)
+        yield base, config
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_healthz_answers_without_databases(server: tuple[str, Path]) -> None:
+    base, _ = server
+    assert get(base + "/healthz") == (200, {"status": "ok"})
+
+
+def test_readyz_is_503_naming_unmigrated_aliases_then_200(server: tuple[str, Path]) -> None:
+    base, config = server
+    assert manage("migrate_all", "--skip-makemigrations", "--database", "default", config=config).returncode == 0
+
+    status, body = get(base + "/readyz")
+    assert status == 503
+    assert body["failing"] == ["blog_db", "shop_db"]
+    databases = body["databases"]
+    assert isinstance(databases, dict)
+    assert databases["default"]["status"] == "ok"
+    assert databases["blog_db"]["status"] == "down"  # file not created yet
+    assert manage("migrate_all", config=config).returncode == 0
+
+    status, body = get(base + "/readyz")
+    assert status == 200, body
+    assert {alias: info["status"] for alias, info in body["databases"].items()} == dict.fromkeys(
+        ["default", "blog_db", "shop_db"], "ok")
+
+
+def test_dbhealth_reports_unapplied_migrations_as_not_ready(tmp_path: Path) -> None:
+    config = local_config(tmp_path)
+    assert manage("migrate_all", config=config).returncode == 0
+    healthy = manage("dbhealth", config=config)
+    assert healthy.returncode == 0 and healthy.stdout.count(" ok ") == 3, healthy.stdout
+
+    # Forget blog_db's history (kept in default): the schema is there, but the history says otherwise.
+    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+        db.execute("DELETE FROM multidb_migration_history WHERE app = 'blog'")
+    result = manage("dbhealth", config=config)
+    assert result.returncode == 1
+    assert "blog_db  unmigrated: 1 unapplied migration(s)" in result.stdout
+    assert "not ready: blog_db" in result.stderr
+
+
+def test_dbhealth_json_names_a_missing_database(tmp_path: Path) -> None:
+    config = local_config(tmp_path)
+    assert manage("migrate_all", config=config).returncode == 0
+    (tmp_path / "shop.sqlite3").unlink()
+    result = manage("dbhealth", "--json", config=config)
+    assert result.returncode == 1
+    body = json.loads(result.stdout)
+    assert body["failing"] == ["shop_db"] and body["databases"]["shop_db"]["status"] == "down"
+    assert not (tmp_path / "shop.sqlite3").exists()  # the probe does not create it
