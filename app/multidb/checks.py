@@ -34,15 +34,24 @@ def check_cross_database_relations(app_configs: Sequence[AppConfig] | None = Non
                 continue
             name = f"{model._meta.label}.{field.name}"
             if not table.cross_database_relations:
-                errors.append(Error(
-                    f"{name} relates {home} to {target_home}, but routing.cross_database_relations is false.",
-                    hint="Home both models on one alias, or set routing.cross_database_relations: true.",
-                    obj=field, id="multidb.E002"))
+                errors.append(
+                    Error(
+                        f"{name} relates {home} to {target_home}, but routing.cross_database_relations is false.",
+                        hint="Home both models on one alias, or set routing.cross_database_relations: true.",
+                        obj=field,
+                        id="multidb.E002",
+                    )
+                )
             elif constrained:
-                errors.append(Error(
-                    f"{name} points to {target._meta.label} in another database ({target_home}, not {home}) "
-                    "with a database constraint, so its migration would fail.",
-                    hint=f"Add db_constraint=False to {name}.", obj=field, id="multidb.E001"))
+                errors.append(
+                    Error(
+                        f"{name} points to {target._meta.label} in another database ({target_home}, not {home}) "
+                        "with a database constraint, so its migration would fail.",
+                        hint=f"Add db_constraint=False to {name}.",
+                        obj=field,
+                        id="multidb.E001",
+                    )
+                )
     return errors
 
 
@@ -52,9 +61,11 @@ def check_config_matches_registry(app_configs: Sequence[AppConfig] | None = None
     table: RoutingTable = settings.MULTIDB_ROUTING
     registered = {config.label for config in apps.get_app_configs()}
     return [
-        Error(f"The routing table has app label '{label}', which no installed app uses.",
-              hint="An AppConfig sets a custom label: list that label under the alias's apps in the config.",
-              id="multidb.E003")
+        Error(
+            f"The routing table has app label '{label}', which no installed app uses.",
+            hint="An AppConfig sets a custom label: list that label under the alias's apps in the config.",
+            id="multidb.E003",
+        )
         for label in sorted(set(table.routes) - registered)
     ]
 
@@ -71,8 +82,8 @@ def _relations(model: type[models.Model]) -> Iterable[tuple[Any, bool]]:
     """(field, has a database constraint) for each FK, one-to-one and auto-created M2M of `model`."""
     for field in model._meta.local_fields:
         if isinstance(field, models.ForeignKey):
-            yield field, field.db_constraint
+            yield field, field.db_constraint  # type: ignore[attr-defined]  # real attribute, absent from the stubs
     for field in model._meta.local_many_to_many:
         through = field.remote_field.through
-        if not isinstance(through, str) and through._meta.auto_created:
+        if through is not None and not isinstance(through, str) and through._meta.auto_created:
             yield field, field.remote_field.db_constraint

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from .errors import KeyProblem
+from .errors import ConfigKeyError
 
 Operation = Literal["read", "write", "migrate"]
 Environment = Literal["local", "development", "test", "staging", "production"]
@@ -29,8 +29,19 @@ DRIVERS: dict[str, tuple[str, str]] = {
     "oracle": ("oracledb", "pip install oracledb"),
 }
 PLACEHOLDER_SECRETS = {
-    "", "changeme", "change-me", "change_me", "password", "secret", "xxx", "todo",
-    "placeholder", "example", "<from-yaml-config>", "<secret>", "<password>",
+    "",
+    "changeme",
+    "change-me",
+    "change_me",
+    "password",
+    "secret",
+    "xxx",
+    "todo",
+    "placeholder",
+    "example",
+    "<from-yaml-config>",
+    "<secret>",
+    "<password>",
 }
 ALIAS_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -140,35 +151,52 @@ def engine_short_name(engine: str) -> str | None:
 
 
 def check_consistency(config: ProjectConfig, app_labels: dict[str, str]) -> None:
-    """Raise KeyProblem for the first cross-field mistake; `app_labels` maps every accepted
+    """Raise ConfigKeyError for the first cross-field mistake; `app_labels` maps every accepted
     spelling of an installed app (label and dotted name) to its label."""
     databases = config.databases
     if "default" not in databases:
-        raise KeyProblem("databases", "has no 'default' alias", "add a 'default' database (Django requires it)")
+        raise ConfigKeyError("databases", "has no 'default' alias", "add a 'default' database (Django requires it)")
     if not {"read", "write"} <= set(databases["default"].operations):
-        raise KeyProblem("databases.default.operations", "must include read and write",
-                         "default holds every unlisted app; give it read and write")
+        raise ConfigKeyError(
+            "databases.default.operations",
+            "must include read and write",
+            "default holds every unlisted app; give it read and write",
+        )
     writers: dict[str, str] = {}
     for alias, db in databases.items():
         key = f"databases.{alias}"
         if not ALIAS_PATTERN.match(alias):
-            raise KeyProblem(key, "alias must be lowercase letters, digits and _ starting with a letter",
-                             "rename it (it is also the Compose and Ansible name)")
+            raise ConfigKeyError(
+                key,
+                "alias must be lowercase letters, digits and _ starting with a letter",
+                "rename it (it is also the Compose and Ansible name)",
+            )
         _check_engine_fields(key, db)
         if "write" in db.operations and "read" not in db.operations:
-            raise KeyProblem(f"{key}.operations", "has write without read", "add read (writes imply reads of the same rows)")
+            raise ConfigKeyError(
+                f"{key}.operations", "has write without read", "add read (writes imply reads of the same rows)"
+            )
         if db.apps and not db.is_replica and "write" not in db.operations:
-            raise KeyProblem(f"{key}.operations", "lists apps but neither writes them nor is a replica",
-                             "add write to make it their home, or use exactly [read] for a replica")
+            raise ConfigKeyError(
+                f"{key}.operations",
+                "lists apps but neither writes them nor is a replica",
+                "add write to make it their home, or use exactly [read] for a replica",
+            )
         for index, app in enumerate(db.apps):
             label = app_labels.get(app)
             if label is None:
-                raise KeyProblem(f"{key}.apps[{index}]", f"'{app}' is not an installed app",
-                                 "use an app label from INSTALLED_APPS (e.g. blog) or its dotted path (apps.blog)")
+                raise ConfigKeyError(
+                    f"{key}.apps[{index}]",
+                    f"'{app}' is not an installed app",
+                    "use an app label from INSTALLED_APPS (e.g. blog) or its dotted path (apps.blog)",
+                )
             if "write" in db.operations:
                 if label in writers and writers[label] != alias:
-                    raise KeyProblem(f"{key}.apps[{index}]", f"app '{label}' is also written by '{writers[label]}'",
-                                     "give each app one home: list it with write on one alias only")
+                    raise ConfigKeyError(
+                        f"{key}.apps[{index}]",
+                        f"app '{label}' is also written by '{writers[label]}'",
+                        "give each app one home: list it with write on one alias only",
+                    )
                 writers[label] = alias
         _check_migrate_to(key, alias, db, databases)
         _check_password(config, key, db)
@@ -178,21 +206,27 @@ def check_consistency(config: ProjectConfig, app_labels: dict[str, str]) -> None
 def _check_engine_fields(key: str, db: DatabaseConfig) -> None:
     short = db.short_engine
     if short == "sqlite3":
-        for field in ("host", "user"):
-            if getattr(db, field):
-                raise KeyProblem(f"{key}.{field}", "is set for a SQLite database", "remove it (SQLite is a file: use name)")
-        if db.port is not None:
-            raise KeyProblem(f"{key}.port", "is set for a SQLite database", "remove it (SQLite is a file: use name)")
+        for field in ("host", "user", "port"):
+            if getattr(db, field) not in ("", None):
+                raise ConfigKeyError(
+                    f"{key}.{field}", "is set for a SQLite database", "remove it (SQLite is a file: use name)"
+                )
         return
     module, install = DRIVERS[short]
     if importlib.util.find_spec(module) is None:
-        raise KeyProblem(f"{key}.engine", f"{short} needs the Python driver '{module}', which is not installed",
-                         f"run {install}, or choose sqlite3 or postgresql")
+        raise ConfigKeyError(
+            f"{key}.engine",
+            f"{short} needs the Python driver '{module}', which is not installed",
+            f"run {install}, or choose sqlite3 or postgresql",
+        )
     if not db.host:
-        raise KeyProblem(f"{key}.host", f"is required for {short}", "set the database server's host name")
+        raise ConfigKeyError(f"{key}.host", f"is required for {short}", "set the database server's host name")
     if db.options.get("pool") and importlib.util.find_spec("psycopg_pool") is None:
-        raise KeyProblem(f"{key}.options.pool", "needs psycopg_pool, which is not installed",
-                         "run pip install 'psycopg[pool]', or use conn_max_age for connection reuse")
+        raise ConfigKeyError(
+            f"{key}.options.pool",
+            "needs psycopg_pool, which is not installed",
+            "run pip install 'psycopg[pool]', or use conn_max_age for connection reuse",
+        )
 
 
 def _check_migrate_to(key: str, alias: str, db: DatabaseConfig, databases: dict[str, DatabaseConfig]) -> None:
@@ -201,18 +235,26 @@ def _check_migrate_to(key: str, alias: str, db: DatabaseConfig, databases: dict[
         return
     if target not in databases:
         names = ", ".join(databases)
-        raise KeyProblem(f"{key}.migrate_to", f"'{target}' is not a configured alias (configured: {names})",
-                         "name one of them, or remove migrate_to to record history in this database")
+        raise ConfigKeyError(
+            f"{key}.migrate_to",
+            f"'{target}' is not a configured alias (configured: {names})",
+            "name one of them, or remove migrate_to to record history in this database",
+        )
     if db.is_replica:
-        raise KeyProblem(f"{key}.migrate_to", "is set on a replica (operations [read]), which is never migrated",
-                         "remove migrate_to")
+        raise ConfigKeyError(
+            f"{key}.migrate_to", "is set on a replica (operations [read]), which is never migrated", "remove migrate_to"
+        )
     holder = databases[target]
     if "write" not in holder.operations:
-        raise KeyProblem(f"{key}.migrate_to", f"'{target}' is read-only and cannot record history",
-                         "name an alias with write")
+        raise ConfigKeyError(
+            f"{key}.migrate_to", f"'{target}' is read-only and cannot record history", "name an alias with write"
+        )
     if holder.migrate_to not in (None, target):
-        raise KeyProblem(f"{key}.migrate_to", f"'{target}' itself records its history in '{holder.migrate_to}'",
-                         f"point migrate_to at '{holder.migrate_to}' directly")
+        raise ConfigKeyError(
+            f"{key}.migrate_to",
+            f"'{target}' itself records its history in '{holder.migrate_to}'",
+            f"point migrate_to at '{holder.migrate_to}' directly",
+        )
 
 
 def _check_password(config: ProjectConfig, key: str, db: DatabaseConfig) -> None:
@@ -220,8 +262,11 @@ def _check_password(config: ProjectConfig, key: str, db: DatabaseConfig) -> None
         return
     secret = db.password.get_secret_value().strip()
     if secret.lower() in PLACEHOLDER_SECRETS or (secret.startswith("<") and secret.endswith(">")):
-        raise KeyProblem(f"{key}.password", f"is empty or a placeholder in environment '{config.environment}'",
-                         "set a real secret through ${VAR} or a VAR_FILE (placeholders only in local development)")
+        raise ConfigKeyError(
+            f"{key}.password",
+            f"is empty or a placeholder in environment '{config.environment}'",
+            "set a real secret through ${VAR} or a VAR_FILE (placeholders only in local development)",
+        )
 
 
 def _check_secret_key(config: ProjectConfig) -> None:
@@ -229,5 +274,8 @@ def _check_secret_key(config: ProjectConfig) -> None:
         return
     secret = config.secret_key.get_secret_value().strip() if config.secret_key else ""
     if len(secret) < 32 or secret.lower() in PLACEHOLDER_SECRETS:
-        raise KeyProblem("secret_key", f"is missing, a placeholder or shorter than 32 characters in environment "
-                         f"'{config.environment}'", "set it from ${DJANGO_SECRET_KEY} with a long random value")
+        raise ConfigKeyError(
+            "secret_key",
+            f"is missing, a placeholder or shorter than 32 characters in environment '{config.environment}'",
+            "set it from ${DJANGO_SECRET_KEY} with a long random value",
+        )

@@ -22,7 +22,7 @@ class ConfigError(Exception):
         return f"{where}: {self.problem}; {self.fix}"
 
 
-class KeyProblem(ValueError):
+class ConfigKeyError(ValueError):
     """A problem found while checking a config, before the file name is known."""
 
     def __init__(self, key: str, problem: str, fix: str) -> None:

@@ -63,10 +63,12 @@ def check_databases(timeout: float | None = None) -> HealthReport:
         thread.start()
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()))
-    return HealthReport({
-        alias: results.get(alias) or AliasHealth("timeout", error=f"no answer within {timeout:g}s")
-        for alias in table.aliases
-    })
+    return HealthReport(
+        {
+            alias: results.get(alias) or AliasHealth("timeout", error=f"no answer within {timeout:g}s")
+            for alias in table.aliases
+        }
+    )
 
 
 def _check_into(results: dict[str, AliasHealth], alias: str, table: RoutingTable, timeout: float) -> None:
@@ -94,7 +96,9 @@ def check_alias(alias: str, table: RoutingTable, timeout: float) -> AliasHealth:
             if history_connection is not connection:
                 history_connection.close()
         if missing:
-            return AliasHealth("unmigrated", latency, f"{len(missing)} unapplied migration(s); run migrate_all", missing)
+            return AliasHealth(
+                "unmigrated", latency, f"{len(missing)} unapplied migration(s); run migrate_all", missing
+            )
         return AliasHealth("ok", latency)
     except Exception as error:  # noqa: BLE001 - any failure is this alias's status
         return AliasHealth("down", error=one_line(error))

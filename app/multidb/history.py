@@ -23,7 +23,7 @@ class RoutedRecorder(MigrationRecorder):
     _routed_class: Any = None
 
     @classproperty
-    def Migration(cls) -> Any:  # noqa: N802 - the parent's name
+    def Migration(cls) -> Any:  # noqa: N802, N805 - the parent's name; a classproperty takes cls
         if cls._routed_class is None:
 
             class RoutedMigration(models.Model):

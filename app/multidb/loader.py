@@ -12,7 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from .config import ProjectConfig, check_consistency
-from .errors import ConfigError, KeyProblem
+from .errors import ConfigError, ConfigKeyError
 
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -23,8 +23,12 @@ def config_path(environ: Mapping[str, str], base_dir: Path) -> Path:
         return Path(environ["APP_CONFIG"])
     env = environ.get("APP_ENV") or "local"
     if not re.fullmatch(r"[A-Za-z0-9_-]+", env):
-        raise ConfigError("APP_ENV", "", f"'{env}' is not an environment name",
-                          "use a file name from config/ without .yaml, or set APP_CONFIG to a path")
+        raise ConfigError(
+            "APP_ENV",
+            "",
+            f"'{env}' is not an environment name",
+            "use a file name from config/ without .yaml, or set APP_CONFIG to a path",
+        )
     return base_dir / "config" / f"{env}.yaml"
 
 
@@ -36,7 +40,7 @@ def load_config(path: Path, installed_apps: Iterable[str], environ: Mapping[str,
         expanded = _expand(raw, "", environ)
         config = ProjectConfig.model_validate(expanded)
         check_consistency(config, app_labels(installed_apps))
-    except KeyProblem as problem:
+    except ConfigKeyError as problem:
         raise problem.at(source) from problem
     except ValidationError as error:
         raise _first_error(source, error) from None
@@ -58,21 +62,33 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(source, "", "config file not found",
-                          "create it, pick another with APP_ENV=<name> (config/<name>.yaml), or set APP_CONFIG") from None
+        raise ConfigError(
+            source,
+            "",
+            "config file not found",
+            "create it, pick another with APP_ENV=<name> (config/<name>.yaml), or set APP_CONFIG",
+        ) from None
     except OSError as error:
-        raise ConfigError(source, "", f"cannot read the config file ({error.strerror})", "check the path and its permissions") from None
+        raise ConfigError(
+            source, "", f"cannot read the config file ({error.strerror})", "check the path and its permissions"
+        ) from None
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
-        raise ConfigError(source, line, f"invalid YAML: {error.problem or error.context}", "fix the syntax there") from None
+        raise ConfigError(
+            source, line, f"invalid YAML: {error.problem or error.context}", "fix the syntax there"
+        ) from None
     except yaml.YAMLError as error:
         raise ConfigError(source, "", f"invalid YAML: {type(error).__name__}", "fix the syntax") from None
     if not isinstance(data, dict):
-        raise ConfigError(source, "", "the file does not hold a mapping of settings",
-                          "start with a top-level 'databases:' key (see config/local.yaml)")
+        raise ConfigError(
+            source,
+            "",
+            "the file does not hold a mapping of settings",
+            "start with a top-level 'databases:' key (see config/local.yaml)",
+        )
     return data
 
 
@@ -82,10 +98,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=deep)
             if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key '{key}'", key_node.start_mark)
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key '{key}'", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
@@ -110,12 +125,18 @@ def _lookup(match: re.Match[str], key: str, environ: Mapping[str, str]) -> str:
         try:
             return Path(file_name).read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as error:
-            raise KeyProblem(key, f"{name}_FILE names a file that cannot be read ({error.strerror})",
-                             f"point {name}_FILE at a readable secret file") from None
+            raise ConfigKeyError(
+                key,
+                f"{name}_FILE names a file that cannot be read ({error.strerror})",
+                f"point {name}_FILE at a readable secret file",
+            ) from None
     if default is not None:
         return default
-    raise KeyProblem(key, f"${{{name}}} is not set or empty", f"export {name}, set {name}_FILE to a secret file, "
-                     f"or give a default as ${{{name}:-value}}")
+    raise ConfigKeyError(
+        key,
+        f"${{{name}}} is not set or empty",
+        f"export {name}, set {name}_FILE to a secret file, or give a default as ${{{name}:-value}}",
+    )
 
 
 def _first_error(source: str, error: ValidationError) -> ConfigError:
@@ -124,8 +145,12 @@ def _first_error(source: str, error: ValidationError) -> ConfigError:
     key = ".".join(str(part) for part in detail["loc"])
     kind = detail["type"]
     if kind == "extra_forbidden":
-        return ConfigError(source, key, "unknown key", "remove it or fix its spelling (see the config reference in README.md)")
+        return ConfigError(
+            source, key, "unknown key", "remove it or fix its spelling (see the config reference in README.md)"
+        )
     if kind == "missing":
         return ConfigError(source, key, "required key is missing", "add it")
     message = detail["msg"].removeprefix("Value error, ")
-    return ConfigError(source, key, message[0].lower() + message[1:], "fix the value (see the config reference in README.md)")
+    return ConfigError(
+        source, key, message[0].lower() + message[1:], "fix the value (see the config reference in README.md)"
+    )

@@ -87,7 +87,7 @@ def migrate_all(
     for alias in first:
         results[alias] = run(alias)
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="migrate") as pool:
-        for alias, result in zip(rest, pool.map(run, rest)):
+        for alias, result in zip(rest, pool.map(run, rest), strict=True):
             results[alias] = result
     return [results[alias] for alias in selected]
 
@@ -113,7 +113,11 @@ def migrate_alias(alias: str, history: str, own_apps: set[str], plan_only: bool,
         if not plan_only:
             _create_sqlite_folder(connection)
         recorder = recorder_for(alias, history)
-        lock = nullcontext() if plan_only else migration_lock(connection, lambda: progress(alias, "waiting for another migrate_all to finish"))
+        lock = (
+            nullcontext()
+            if plan_only
+            else migration_lock(connection, lambda: progress(alias, "waiting for another migrate_all to finish"))
+        )
         with lock:
             # Read the history only once the lock is held: a concurrent run may just have applied it.
             loader = loader_for(recorder)

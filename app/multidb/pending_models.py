@@ -15,7 +15,7 @@ def missing_migrations() -> dict[str, list[str]]:
     detector = MigrationAutodetector(
         loader.project_state(),
         ProjectState.from_apps(apps),
-        NonInteractiveMigrationQuestioner(specified_apps=None, dry_run=True, verbosity=0),
+        NonInteractiveMigrationQuestioner(specified_apps=None, dry_run=True),
     )
     changes = detector.changes(graph=loader.graph)
     return {

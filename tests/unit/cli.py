@@ -23,9 +23,13 @@ def manage(*args: str, config: Path, env: dict[str, str] | None = None, timeout:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "DJANGO_SETTINGS"))}
     environ.update({"APP_CONFIG": str(config), "PYTHONPATH": str(REPO), "NO_COLOR": "1"})
     environ.update(env or {})
-    done = subprocess.run(  # noqa: S603 - our own manage.py
+    done = subprocess.run(
         [sys.executable, str(REPO / "app" / "manage.py"), *args],
-        capture_output=True, text=True, env=environ, timeout=timeout, check=False,
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=timeout,
+        check=False,
     )
     return Result(done.returncode, done.stdout, done.stderr)
 

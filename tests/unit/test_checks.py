@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.unit.cli import manage, local_config
+from tests.unit.cli import local_config, manage
 
 
 def test_constrained_cross_database_fk_fails_check_with_id_and_hint(tmp_path: Path) -> None:
-    result = manage("check", config=local_config(tmp_path), env={
-        "DJANGO_SETTINGS_MODULE": "tests.unit.fixture_settings", "TEST_EXTRA_APPS": "tests.unit.fixture_apps.crossfk"})
+    result = manage(
+        "check",
+        config=local_config(tmp_path),
+        env={
+            "DJANGO_SETTINGS_MODULE": "tests.unit.fixture_settings",
+            "TEST_EXTRA_APPS": "tests.unit.fixture_apps.crossfk",
+        },
+    )
     assert result.returncode == 1
     assert "multidb.E001" in result.stderr
     assert "crossfk.Bookmark.post" in result.stderr and "blog_db" in result.stderr

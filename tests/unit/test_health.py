@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.cli import REPO, manage, local_config
+from tests.unit.cli import REPO, local_config, manage
 
 
 def free_port() -> int:
@@ -37,9 +37,12 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """runserver on a free loopback port, against a config in tmp_path."""
     config = local_config(tmp_path)
     port = free_port()
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [sys.executable, str(REPO / "app" / "manage.py"), "runserver", "--noreload", f"127.0.0.1:{port}"],
-        env={"APP_CONFIG": str(config), "PATH": "/usr/bin:/bin"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env={"APP_CONFIG": str(config), "PATH": "/usr/bin:/bin"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -77,7 +80,8 @@ def test_readyz_is_503_naming_unmigrated_aliases_then_200(server: tuple[str, Pat
     status, body = get(base + "/readyz")
     assert status == 200, body
     assert {alias: info["status"] for alias, info in body["databases"].items()} == dict.fromkeys(
-        ["default", "blog_db", "shop_db"], "ok")
+        ["default", "blog_db", "shop_db"], "ok"
+    )
 
 
 def test_dbhealth_reports_unapplied_migrations_as_not_ready(tmp_path: Path) -> None:

@@ -9,9 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.cli import manage, local_config
+from tests.unit.cli import local_config, manage
 
-AUTH_TABLES = {"auth_user", "auth_group", "auth_permission", "django_session", "django_admin_log", "django_content_type"}
+AUTH_TABLES = {
+    "auth_user",
+    "auth_group",
+    "auth_permission",
+    "django_session",
+    "django_admin_log",
+    "django_content_type",
+}
 BLOG_TABLES = {"blog_post", "blog_comment"}
 SHOP_TABLES = {"shop_product", "shop_order"}
 
@@ -141,10 +148,20 @@ def test_json_to_stdout_is_only_json(config: Path) -> None:
 
 
 def test_outside_development_missing_migrations_exit_2_naming_the_app(tmp_path: Path) -> None:
-    config = local_config(tmp_path, (Path(__file__).parents[2] / "config" / "local.yaml").read_text()
-                          .replace("environment: local", "environment: test\nsecret_key: " + "k" * 40))
-    result = manage("migrate_all", config=config, env={
-        "DJANGO_SETTINGS_MODULE": "tests.unit.fixture_settings", "TEST_EXTRA_APPS": "tests.unit.fixture_apps.drift"})
+    config = local_config(
+        tmp_path,
+        (Path(__file__).parents[2] / "config" / "local.yaml")
+        .read_text()
+        .replace("environment: local", "environment: test\nsecret_key: " + "k" * 40),
+    )
+    result = manage(
+        "migrate_all",
+        config=config,
+        env={
+            "DJANGO_SETTINGS_MODULE": "tests.unit.fixture_settings",
+            "TEST_EXTRA_APPS": "tests.unit.fixture_apps.drift",
+        },
+    )
     assert result.returncode == 2
     assert "models have changes without migrations: drift (Create model Unmigrated)" in result.stderr
     assert not list((Path(__file__).parent / "fixture_apps" / "drift" / "migrations").glob("0*.py"))

@@ -15,7 +15,7 @@ from multidb.config import ProjectConfig
 from multidb.router import ConfigRouter
 from multidb.routing import build_routing_table
 from project.settings import INSTALLED_APPS
-from tests.unit.cli import manage, local_config
+from tests.unit.cli import local_config, manage
 
 
 def table_for(databases: dict[str, dict[str, object]], **extra: object) -> object:
@@ -32,12 +32,22 @@ def test_router_sends_shop_to_shop_db_and_auth_to_default() -> None:
     assert router.db_for_write(User) == router.db_for_read(User) == "default"
 
 
-@pytest.mark.parametrize(("db", "app", "allowed"), [
-    ("default", "auth", True), ("blog_db", "auth", False), ("shop_db", "auth", False),
-    ("blog_db", "blog", True), ("default", "blog", False), ("shop_db", "blog", False),
-    ("shop_db", "shop", True), ("default", "shop", False), ("blog_db", "shop", False),
-    ("default", "not_an_app", True), ("shop_db", "not_an_app", False),
-])
+@pytest.mark.parametrize(
+    ("db", "app", "allowed"),
+    [
+        ("default", "auth", True),
+        ("blog_db", "auth", False),
+        ("shop_db", "auth", False),
+        ("blog_db", "blog", True),
+        ("default", "blog", False),
+        ("shop_db", "blog", False),
+        ("shop_db", "shop", True),
+        ("default", "shop", False),
+        ("blog_db", "shop", False),
+        ("default", "not_an_app", True),
+        ("shop_db", "not_an_app", False),
+    ],
+)
 def test_allow_migrate_only_on_the_apps_home(db: str, app: str, allowed: bool) -> None:
     assert router.allow_migrate(db, app) is allowed
 
@@ -46,14 +56,18 @@ def test_relations_across_homes_follow_the_config_switch() -> None:
     user, post = User(), Post()
     user._state.db, post._state.db = "default", "blog_db"
     assert router.allow_relation(user, post) is True
-    strict = table_for({"default": {"name": "a"}, "blog_db": {"name": "b", "apps": ["blog"]}},
-                       routing={"cross_database_relations": False})
+    strict = table_for(
+        {"default": {"name": "a"}, "blog_db": {"name": "b", "apps": ["blog"]}},
+        routing={"cross_database_relations": False},
+    )
     with override_settings(MULTIDB_ROUTING=strict):
         assert ConfigRouter().allow_relation(user, post) is False
 
 
 def test_home_without_migrate_is_never_migrated() -> None:
-    table = table_for({"default": {"name": "a"}, "blog_db": {"name": "b", "apps": ["blog"], "operations": ["read", "write"]}})
+    table = table_for(
+        {"default": {"name": "a"}, "blog_db": {"name": "b", "apps": ["blog"], "operations": ["read", "write"]}}
+    )
     with override_settings(MULTIDB_ROUTING=table):
         ours = ConfigRouter()
         assert ours.db_for_write(Post) == "blog_db"

@@ -17,7 +17,7 @@ class Post(models.Model):
 
     class Meta:
         db_table = "blog_post"
-        ordering = ["-created_at", "-id"]
+        ordering = ("-created_at", "-id")
 
     def __str__(self) -> str:
         return self.title
@@ -35,7 +35,7 @@ class Comment(models.Model):
 
     class Meta:
         db_table = "blog_comment"
-        ordering = ["created_at", "id"]
+        ordering = ("created_at", "id")
 
     def __str__(self) -> str:
         return f"Comment by {self.author_id} on {self.post_id}"

@@ -13,7 +13,7 @@ class Product(models.Model):
 
     class Meta:
         db_table = "shop_product"
-        ordering = ["name", "id"]
+        ordering = ("name", "id")
 
     def __str__(self) -> str:
         return self.name
@@ -31,7 +31,7 @@ class Order(models.Model):
 
     class Meta:
         db_table = "shop_order"
-        ordering = ["-created_at", "-id"]
+        ordering = ("-created_at", "-id")
 
     def __str__(self) -> str:
         return self.order_number

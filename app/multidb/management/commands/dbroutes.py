@@ -23,13 +23,15 @@ class Command(BaseCommand):
         rows = []
         for config in sorted(apps.get_app_configs(), key=lambda config: config.label):
             route = table.route(config.label)
-            rows.append({
-                "app": config.label,
-                "read": [route.home],  # replicas are not read from yet (see README)
-                "write": route.home,
-                "migrate": route.migrate or "-",
-                "history": route.history or "-",
-            })
+            rows.append(
+                {
+                    "app": config.label,
+                    "read": [route.home],  # replicas are not read from yet (see README)
+                    "write": route.home,
+                    "migrate": route.migrate or "-",
+                    "history": route.history or "-",
+                }
+            )
         if options["json"]:
             self.stdout.write(json.dumps(rows, indent=2))
             return

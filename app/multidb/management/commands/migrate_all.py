@@ -7,9 +7,8 @@ import sys
 import threading
 import time
 from argparse import ArgumentParser
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
@@ -25,31 +24,51 @@ class Command(BaseCommand):
     help = "Migrate every migratable database alias (default first) and report one line per alias."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--database", action="append", dest="databases", metavar="ALIAS",
-                            help="Migrate only this alias (repeatable). Default: every configured alias.")
-        parser.add_argument("--jobs", type=int, default=1, metavar="N",
-                            help="Migrate up to N aliases at once after default (default 1).")
+        parser.add_argument(
+            "--database",
+            action="append",
+            dest="databases",
+            metavar="ALIAS",
+            help="Migrate only this alias (repeatable). Default: every configured alias.",
+        )
+        parser.add_argument(
+            "--jobs",
+            type=int,
+            default=1,
+            metavar="N",
+            help="Migrate up to N aliases at once after default (default 1).",
+        )
         parser.add_argument("--plan", action="store_true", help="Print what would run on each alias; change nothing.")
-        parser.add_argument("--check", action="store_true", help="Exit 1 if any migration is unapplied; change nothing.")
+        parser.add_argument(
+            "--check", action="store_true", help="Exit 1 if any migration is unapplied; change nothing."
+        )
         parser.add_argument("--fail-fast", action="store_true", help="Stop at the first failing alias.")
-        parser.add_argument("--skip-makemigrations", action="store_true",
-                            help="In local development, do not run makemigrations first.")
-        parser.add_argument("--json", metavar="FILE", dest="json_report",
-                            help="Also write a JSON report to FILE ('-' for stdout, which silences the text output).")
+        parser.add_argument(
+            "--skip-makemigrations", action="store_true", help="In local development, do not run makemigrations first."
+        )
+        parser.add_argument(
+            "--json",
+            metavar="FILE",
+            dest="json_report",
+            help="Also write a JSON report to FILE ('-' for stdout, which silences the text output).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         table = routing_table()
         selected = options["databases"] or list(table.aliases)
         unknown = [alias for alias in selected if alias not in table.aliases]
         if unknown:
-            raise CommandError(f"unknown alias {', '.join(unknown)} in --database (configured: "
-                               f"{', '.join(table.aliases)})", returncode=2)
+            raise CommandError(
+                f"unknown alias {', '.join(unknown)} in --database (configured: {', '.join(table.aliases)})",
+                returncode=2,
+            )
         if options["jobs"] < 1:
             raise CommandError("--jobs must be at least 1", returncode=2)
         quiet = options["json_report"] == "-"
         read_only = options["plan"] or options["check"]
-        self._prepare_migration_files(write=settings.MULTIDB_WRITES_MIGRATIONS and not read_only,
-                                      skip=options["skip_makemigrations"], quiet=quiet)
+        self._prepare_migration_files(
+            write=settings.MULTIDB_WRITES_MIGRATIONS and not read_only, skip=options["skip_makemigrations"], quiet=quiet
+        )
 
         started = time.monotonic()
         print_lock = threading.Lock()
@@ -61,9 +80,17 @@ class Command(BaseCommand):
 
         if not quiet:
             verb = "Planning" if read_only else "Migrating"
-            self.stdout.write(f"{verb} {len(selected)} database(s): {', '.join(a for a in table.aliases if a in selected)}")
-        results = migrate_all(table, selected, jobs=options["jobs"], fail_fast=options["fail_fast"],
-                              plan_only=read_only, progress=progress)
+            self.stdout.write(
+                f"{verb} {len(selected)} database(s): {', '.join(a for a in table.aliases if a in selected)}"
+            )
+        results = migrate_all(
+            table,
+            selected,
+            jobs=options["jobs"],
+            fail_fast=options["fail_fast"],
+            plan_only=read_only,
+            progress=progress,
+        )
         elapsed = time.monotonic() - started
         if options["json_report"]:
             self._write_json(options["json_report"], results, elapsed, read_only)
@@ -78,20 +105,29 @@ class Command(BaseCommand):
                 if sqlite_file_missing(connections[alias]):
                     Path(connections[alias].settings_dict["NAME"]).parent.mkdir(parents=True, exist_ok=True)
             try:
-                call_command("makemigrations", interactive=False, verbosity=0 if quiet else 1,
-                             stdout=sys.stderr if quiet else self.stdout)
+                call_command(
+                    "makemigrations",
+                    interactive=False,
+                    verbosity=0 if quiet else 1,
+                    stdout=sys.stderr if quiet else self.stdout,
+                )
             except DatabaseError as error:  # it reads every alias's history first
-                raise CommandError(f"makemigrations could not read a database ({one_line(error)}); fix it, or "
-                                   f"re-run with --skip-makemigrations", returncode=1) from None
+                raise CommandError(
+                    f"makemigrations could not read a database ({one_line(error)}); fix it, or "
+                    f"re-run with --skip-makemigrations",
+                    returncode=1,
+                ) from None
             return
         if write and skip:
             return
         missing = missing_migrations()
         if missing:
             described = "; ".join(f"{label} ({', '.join(changes)})" for label, changes in missing.items())
-            raise CommandError(f"models have changes without migrations: {described}; run "
-                               f"`python app/manage.py makemigrations` in development and commit the files",
-                               returncode=2)
+            raise CommandError(
+                f"models have changes without migrations: {described}; run "
+                f"`python app/manage.py makemigrations` in development and commit the files",
+                returncode=2,
+            )
 
     def _print_summary(self, results: list[AliasResult], read_only: bool) -> None:
         width = max(len(result.alias) for result in results)
@@ -137,8 +173,11 @@ class Command(BaseCommand):
     def _finish(self, results: list[AliasResult], check: bool) -> None:
         failed = [result.alias for result in results if result.status == "failed"]
         if failed:
-            raise CommandError(f"migrate_all failed on {', '.join(failed)} ({len(failed)} of {len(results)} "
-                               f"aliases); the others were still processed; fix it and re-run", returncode=1)
+            raise CommandError(
+                f"migrate_all failed on {', '.join(failed)} ({len(failed)} of {len(results)} "
+                f"aliases); the others were still processed; fix it and re-run",
+                returncode=1,
+            )
         pending = [result.alias for result in results if result.steps]
         if check and pending:
             raise CommandError(f"unapplied migrations on {', '.join(pending)}; run migrate_all", returncode=1)
