@@ -13,7 +13,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, router, transaction
-from django.db.models import Model, QuerySet
+from django.db.models import DecimalField, Model, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
@@ -69,6 +69,14 @@ class ApiError(Exception):
 
 def error_response(status: int, errors: Errors, headers: dict[str, str] | None = None) -> JsonResponse:
     return JsonResponse({"errors": errors}, status=status, headers=headers)
+
+
+def decimal_text(instance: Model, field_name: str) -> str:
+    """A decimal field as text with the column's scale, so "2.5" just created reads "2.50" as it will when listed."""
+    field = instance._meta.get_field(field_name)
+    if not isinstance(field, DecimalField):
+        raise TypeError(f"{instance._meta.label}.{field_name} is not a DecimalField")
+    return f"{getattr(instance, field_name):.{field.decimal_places}f}"
 
 
 def form_errors(form: forms.BaseForm) -> Errors:
@@ -144,9 +152,14 @@ def _unauthorized(message: str) -> ApiError:
 
 def _csrf_rejects(request: HttpRequest) -> bool:
     # The view is csrf_exempt (for Basic auth), so run the middleware's own check by hand.
-    check = CsrfViewMiddleware(lambda _request: HttpResponse())
+    check = CsrfViewMiddleware(_unused_view)
     check.process_request(request)
-    return check.process_view(request, None, (), {}) is not None
+    return check.process_view(request, _unused_view, (), {}) is not None
+
+
+def _unused_view(request: HttpRequest) -> HttpResponse:
+    # The middleware API wants a downstream view; only its CSRF verdict is used.
+    return HttpResponse()
 
 
 def _json_object(request: HttpRequest) -> dict[str, Any]:

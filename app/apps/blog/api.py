@@ -14,7 +14,7 @@ from .models import Post
 class PostForm(forms.ModelForm):
     class Meta:
         model = Post
-        fields = ["title", "content"]
+        fields = ("title", "content")
 
 
 def serialize_post(post: Post) -> dict[str, Any]:

@@ -11,17 +11,17 @@ from .models import Order, Product
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["name", "price", "stock"]
-    search_fields = ["name"]
+    list_display = ("name", "price", "stock")
+    search_fields = ("name",)
 
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["order_number", "customer", "total", "created_at"]
+    list_display = ("order_number", "customer", "total", "created_at")
     # Not customer__username: auth_user is in another database, so the JOIN would fail.
-    search_fields = ["order_number"]
+    search_fields = ("order_number",)
     # A text box validated through the router, instead of a <select> of every user.
-    raw_id_fields = ["customer"]
+    raw_id_fields = ("customer",)
     # The admin's default select_related() for FK columns would JOIN auth_user; see get_queryset.
     list_select_related = ()
 

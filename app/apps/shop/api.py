@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from project.jsonapi import collection_endpoint
+from project.jsonapi import collection_endpoint, decimal_text
 
 from .models import Order, Product
 
@@ -21,7 +21,7 @@ class ProductForm(forms.ModelForm):
 
     class Meta:
         model = Product
-        fields = ["name", "price", "stock"]
+        fields = ("name", "price", "stock")
 
 
 class OrderForm(forms.ModelForm):
@@ -29,12 +29,12 @@ class OrderForm(forms.ModelForm):
 
     class Meta:
         model = Order
-        fields = ["order_number", "total"]
+        fields = ("order_number", "total")
 
 
 def serialize_product(product: Product) -> dict[str, Any]:
     # Decimals as strings: a JSON number would round-trip through a float in most clients.
-    return {"id": product.pk, "name": product.name, "price": str(product.price), "stock": product.stock}
+    return {"id": product.pk, "name": product.name, "price": decimal_text(product, "price"), "stock": product.stock}
 
 
 def serialize_order(order: Order) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def serialize_order(order: Order) -> dict[str, Any]:
         "id": order.pk,
         "order_number": order.order_number,
         "customer": order.customer.get_username(),
-        "total": str(order.total),
+        "total": decimal_text(order, "total"),
         "created_at": order.created_at.isoformat(),
     }
 
