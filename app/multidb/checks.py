@@ -20,6 +20,9 @@ def check_cross_database_relations(app_configs: Sequence[AppConfig] | None = Non
     Without it the migration on the model's database fails ("relation auth_user
     does not exist") — the guide's IMPORTANT warning, caught before migrating.
     multidb.E002: such a relation while routing.cross_database_relations is false.
+    multidb.E004: such a ForeignKey with an on_delete other than DO_NOTHING: Django's deletion
+    collector looks for the dependent rows in the deleted object's database, so deleting
+    the target (e.g. a user) fails with "no such table".
     """
     table: RoutingTable = settings.MULTIDB_ROUTING
     errors: list[CheckMessage] = []
@@ -32,26 +35,46 @@ def check_cross_database_relations(app_configs: Sequence[AppConfig] | None = Non
             target_home = table.route(target._meta.app_label).home
             if target_home == home:
                 continue
-            name = f"{model._meta.label}.{field.name}"
-            if not table.cross_database_relations:
-                errors.append(
-                    Error(
-                        f"{name} relates {home} to {target_home}, but routing.cross_database_relations is false.",
-                        hint="Home both models on one alias, or set routing.cross_database_relations: true.",
-                        obj=field,
-                        id="multidb.E002",
-                    )
-                )
-            elif constrained:
-                errors.append(
-                    Error(
-                        f"{name} points to {target._meta.label} in another database ({target_home}, not {home}) "
-                        "with a database constraint, so its migration would fail.",
-                        hint=f"Add db_constraint=False to {name}.",
-                        obj=field,
-                        id="multidb.E001",
-                    )
-                )
+            errors.extend(_relation_errors(table, model, field, constrained, home, target, target_home))
+    return errors
+
+
+def _relation_errors(
+    table: RoutingTable, model: Any, field: Any, constrained: bool, home: str, target: Any, target_home: str
+) -> list[CheckMessage]:
+    name = f"{model._meta.label}.{field.name}"
+    if not table.cross_database_relations:
+        return [
+            Error(
+                f"{name} relates {home} to {target_home}, but routing.cross_database_relations is false.",
+                hint="Home both models on one alias, or set routing.cross_database_relations: true.",
+                obj=field,
+                id="multidb.E002",
+            )
+        ]
+    errors: list[CheckMessage] = []
+    if constrained:
+        errors.append(
+            Error(
+                f"{name} points to {target._meta.label} in another database ({target_home}, not {home}) "
+                "with a database constraint, so its migration would fail.",
+                hint=f"Add db_constraint=False to {name}.",
+                obj=field,
+                id="multidb.E001",
+            )
+        )
+    on_delete = getattr(field.remote_field, "on_delete", models.DO_NOTHING)
+    if on_delete is not models.DO_NOTHING:
+        errors.append(
+            Error(
+                f"{name} uses on_delete={on_delete.__name__} across databases ({home} -> {target_home}): deleting "
+                f"a {target._meta.label} would look for {model._meta.label} rows in {target_home} and fail.",
+                hint="Use on_delete=models.DO_NOTHING and delete the dependent rows in a pre_delete handler "
+                "(as apps/blog/signals.py does).",
+                obj=field,
+                id="multidb.E004",
+            )
+        )
     return errors
 
 

@@ -26,3 +26,16 @@ def test_shipped_models_pass_check(tmp_path: Path) -> None:
     result = manage("check", config=local_config(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_cross_database_cascade_fails_check(tmp_path: Path) -> None:
+    result = manage(
+        "check",
+        config=local_config(tmp_path),
+        env={
+            "DJANGO_SETTINGS_MODULE": "tests.unit.fixture_settings",
+            "TEST_EXTRA_APPS": "tests.unit.fixture_apps.crossfk",
+        },
+    )
+    assert result.returncode == 1
+    assert "multidb.E004" in result.stderr and "on_delete=CASCADE" in result.stderr

@@ -9,9 +9,11 @@ class Post(models.Model):
 
     title = models.CharField(max_length=200)
     content = models.TextField()
-    # Cross-database relation: the user lives in another database, so no FK constraint.
+    # Cross-database relation: the user lives in another database, so no FK constraint, and
+    # DO_NOTHING because Django's deletion collector would look for posts in the user's database;
+    # apps.blog.signals deletes a user's posts and comments in blog_db instead.
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blog_posts", db_constraint=False
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="blog_posts", db_constraint=False
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -28,7 +30,7 @@ class Comment(models.Model):
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blog_comments", db_constraint=False
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="blog_comments", db_constraint=False
     )
     content = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)

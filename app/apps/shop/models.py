@@ -23,8 +23,9 @@ class Order(models.Model):
     """A customer's order. Relationships: customer (User, in default — no database-level constraint)."""
 
     order_number = models.CharField(max_length=50, unique=True)
+    # Cross-database: no constraint, DO_NOTHING; apps.shop.signals deletes a user's orders in shop_db.
     customer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="orders", db_constraint=False
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="orders", db_constraint=False
     )
     total = models.DecimalField(max_digits=10, decimal_places=2)
     created_at = models.DateTimeField(auto_now_add=True)
