@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -43,6 +44,7 @@ class AliasResult:
     reason: str | None = None
     failed_migration: str | None = None
     seconds: float = 0.0
+    traceback: str | None = field(default=None, repr=False)  # shown only with --traceback
 
     @property
     def applied(self) -> list[Step]:
@@ -50,7 +52,9 @@ class AliasResult:
         return [step for step in self.steps if not step.noop]
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        report = asdict(self)
+        del report["traceback"]
+        return report
 
 
 def migrate_all(
@@ -129,6 +133,7 @@ def migrate_alias(alias: str, history: str, own_apps: set[str], plan_only: bool,
         result.status = "failed"
         result.failed_migration = current.get("key")
         result.reason = one_line(error)
+        result.traceback = traceback.format_exc()
     result.seconds = time.monotonic() - started
     return result
 

@@ -166,3 +166,11 @@ def test_outside_development_missing_migrations_exit_2_naming_the_app(tmp_path: 
     assert "models have changes without migrations: drift (Create model Unmigrated)" in result.stderr
     assert not list((Path(__file__).parent / "fixture_apps" / "drift" / "migrations").glob("0*.py"))
     assert checksums(tmp_path) == {}
+
+
+def test_traceback_only_when_asked(tmp_path: Path, config: Path) -> None:
+    (tmp_path / "shop.sqlite3").write_text("not a database")
+    plain = manage("migrate_all", "--skip-makemigrations", config=config)
+    verbose = manage("migrate_all", "--skip-makemigrations", "--traceback", config=config)
+    assert plain.returncode == 1 and "Traceback" not in plain.stderr
+    assert "Traceback of shop_db" in verbose.stderr and "DatabaseError" in verbose.stderr

@@ -96,6 +96,10 @@ class Command(BaseCommand):
             self._write_json(options["json_report"], results, elapsed, read_only)
         if not quiet:
             self._print_summary(results, read_only)
+        if options["traceback"]:
+            for result in results:
+                if result.traceback:
+                    self.stderr.write(f"Traceback of {result.alias}:\n{result.traceback}")
         self._finish(results, options["check"])
 
     def _prepare_migration_files(self, write: bool, skip: bool, quiet: bool) -> None:
