@@ -174,3 +174,17 @@ def test_traceback_only_when_asked(tmp_path: Path, config: Path) -> None:
     verbose = manage("migrate_all", "--skip-makemigrations", "--traceback", config=config)
     assert plain.returncode == 1 and "Traceback" not in plain.stderr
     assert "Traceback of shop_db" in verbose.stderr and "DatabaseError" in verbose.stderr
+
+
+def test_the_guides_per_database_migrate_agrees_with_migrate_all(config: Path) -> None:
+    for alias in ("default", "blog_db", "shop_db"):
+        assert manage("migrate", "--database", alias, config=config).returncode == 0
+    check = manage("migrate_all", "--check", config=config)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_migrate_with_arguments_on_a_routed_alias_points_to_migrate_all(config: Path) -> None:
+    result = manage("migrate", "blog", "--database", "blog_db", config=config)
+    assert result.returncode == 2
+    assert "blog_db records its migration history in default" in result.stderr
+    assert "migrate_all --database blog_db" in result.stderr
