@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from argparse import ArgumentParser
@@ -67,7 +66,9 @@ class Command(BaseCommand):
         quiet = options["json_report"] == "-"
         read_only = options["plan"] or options["check"]
         self._prepare_migration_files(
-            write=settings.MULTIDB_WRITES_MIGRATIONS and not read_only, skip=options["skip_makemigrations"], quiet=quiet
+            write=settings.MULTIDB_WRITES_MIGRATIONS and not read_only,
+            skip=options["skip_makemigrations"],
+            verbosity=0 if quiet else options["verbosity"],
         )
 
         started = time.monotonic()
@@ -102,7 +103,7 @@ class Command(BaseCommand):
                     self.stderr.write(f"Traceback of {result.alias}:\n{result.traceback}")
         self._finish(results, options["check"])
 
-    def _prepare_migration_files(self, write: bool, skip: bool, quiet: bool) -> None:
+    def _prepare_migration_files(self, write: bool, skip: bool, verbosity: int) -> None:
         if write and not skip:
             # makemigrations reads each alias's history: give SQLite files their folder first.
             for alias in connections:
@@ -112,8 +113,8 @@ class Command(BaseCommand):
                 call_command(
                     "makemigrations",
                     interactive=False,
-                    verbosity=0 if quiet else 1,
-                    stdout=sys.stderr if quiet else self.stdout,
+                    verbosity=verbosity,
+                    stdout=self.stdout,
                 )
             except DatabaseError as error:  # it reads every alias's history first
                 raise CommandError(
