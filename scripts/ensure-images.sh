@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Pick the PostgreSQL and Python base images for the stack and record them in build/images.env.
+#
+# Order per image: an explicit POSTGRES_IMAGE / PYTHON_IMAGE from the caller;
+# the official image if it is already local; our local equivalent if it is
+# already built and current; the official image if `docker pull` succeeds
+# within PULL_TIMEOUT; otherwise build the equivalent from Debian bookworm's
+# packages (PostgreSQL 15, Python 3.11: the same versions as the official
+# tags), printing one line. Silent when nothing had to change.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+readonly OUT=build/images.env
+readonly LOG=build/images.log
+readonly PULL_TIMEOUT=${PULL_TIMEOUT:-60}
+readonly OFFICIAL_POSTGRES=postgres:15
+readonly OFFICIAL_PYTHON=python:3.11-slim
+readonly LOCAL_BASE=multidb-local/debian:bookworm
+readonly LOCAL_POSTGRES=multidb-local/postgres:15
+readonly LOCAL_PYTHON=multidb-local/python:3.11
+readonly CONTEXT_LABEL=multidb.context-sha
+
+registry_reachable=unknown
+to_build=()
+
+main() {
+  mkdir -p build
+  local postgres python
+  postgres=$(choose "${POSTGRES_IMAGE:-}" "$OFFICIAL_POSTGRES" "$LOCAL_POSTGRES" compose/images/postgres)
+  python=$(choose "${PYTHON_IMAGE:-}" "$OFFICIAL_PYTHON" "$LOCAL_PYTHON" compose/images/python)
+  # choose() runs in a subshell; it leaves its verdicts in marker files.
+  mapfile -t to_build < <(cat build/.images-to-build 2>/dev/null || true)
+  rm -f build/.images-to-build
+  if ((${#to_build[@]})); then
+    local names
+    names=$(printf '%s\n' "${to_build[@]}" | sed -E 's|^multidb-local/([^ ]*).*|\1|' | paste -sd' ' - | sed 's/ / and /g')
+    echo "images: official images not available; building local equivalents of $names from Debian packages (air-gapped build; log: $LOG)"
+    build_local "${to_build[@]}"
+  fi
+  write_env "$postgres" "$python"
+}
+
+# choose EXPLICIT OFFICIAL LOCAL CONTEXT -> prints the image name to use.
+choose() {
+  local explicit=$1 official=$2 local_tag=$3 context=$4
+  if [[ -n $explicit ]]; then
+    image_exists "$explicit" || pull "$explicit" || {
+      echo "images: $explicit (set in the environment) is neither local nor pullable" >&2
+      exit 1
+    }
+    echo "$explicit"
+  elif image_exists "$official"; then
+    echo "$official"
+  elif image_exists "$local_tag" && [[ $(label "$local_tag") == $(context_sha "$context") ]]; then
+    echo "$local_tag"
+  elif pull "$official"; then
+    echo "$official"
+  else
+    echo "$local_tag $context" >>build/.images-to-build
+    echo "$local_tag"
+  fi
+}
+
+image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
+
+label() { docker image inspect -f "{{index .Config.Labels \"$CONTEXT_LABEL\"}}" "$1" 2>/dev/null; }
+
+# A digest of the build context, so an edited Dockerfile or entrypoint triggers a rebuild.
+context_sha() {
+  (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16
+}
+
+pull() {
+  [[ -f build/.registry-unreachable ]] && return 1
+  if timeout "$PULL_TIMEOUT" docker pull -q "$1" >>"$LOG" 2>&1; then
+    return 0
+  fi
+  touch build/.registry-unreachable   # one failed pull is enough for this run
+  return 1
+}
+
+# build_local "TAG CONTEXT"...: the Debian base once, then the images in parallel.
+build_local() {
+  ensure_base
+  local item tag context pids=() failed=0
+  for item in "$@"; do
+    read -r tag context <<<"$item"
+    docker build -q --build-arg "BASE_IMAGE=$LOCAL_BASE" \
+      --label "$CONTEXT_LABEL=$(context_sha "$context")" \
+      -t "$tag" "$context" >>"$LOG" 2>&1 &
+    pids+=("$!")
+  done
+  for item in "${pids[@]}"; do
+    wait "$item" || failed=1
+  done
+  if ((failed)); then
+    echo "images: building the local images failed; last lines of $LOG:" >&2
+    tail -n 25 "$LOG" >&2
+    exit 1
+  fi
+}
+
+# A minimal Debian bookworm root filesystem imported as an image (no registry involved).
+ensure_base() {
+  image_exists "$LOCAL_BASE" && return 0
+  if ! command -v debootstrap >/dev/null; then
+    { apt-get install -y --no-install-recommends debootstrap ||
+      { apt-get update && apt-get install -y --no-install-recommends debootstrap; }; } >>"$LOG" 2>&1
+  fi
+  local mirror security
+  mirror=$(scripts/host-mirror.sh)
+  security=$(scripts/host-mirror.sh security 2>/dev/null || true)
+  rootfs=$(mktemp -d /var/tmp/multidb-rootfs.XXXXXX)
+  trap 'rm -rf "$rootfs"' EXIT
+  if ! debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >>"$LOG" 2>&1; then
+    echo "images: debootstrap from $mirror failed; last lines of $LOG:" >&2
+    tail -n 15 "$LOG" >&2
+    exit 1
+  fi
+  {
+    echo "deb $mirror bookworm main"
+    echo "deb $mirror bookworm-updates main"
+    [[ -z $security ]] || echo "deb $security bookworm-security main"
+  } >"$rootfs/etc/apt/sources.list"
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
+    "$rootfs/etc/resolv.conf" "$rootfs/etc/hostname"
+  tar -C "$rootfs" --numeric-owner -c . |
+    docker import --change 'CMD ["/bin/bash"]' --change 'ENV LANG=C.UTF-8' - "$LOCAL_BASE" >>"$LOG"
+  rm -rf "$rootfs"
+}
+
+write_env() {
+  local content
+  content=$(printf 'POSTGRES_IMAGE=%s\nPYTHON_IMAGE=%s\n' "$1" "$2")
+  if [[ ! -f $OUT || $(<"$OUT") != "$content" ]]; then
+    printf '%s\n' "$content" >"$OUT.tmp"
+    mv "$OUT.tmp" "$OUT"
+  fi
+}
+
+rm -f build/.images-to-build build/.registry-unreachable
+main "$@"
+rm -f build/.registry-unreachable
