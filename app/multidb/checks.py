@@ -93,6 +93,29 @@ def check_config_matches_registry(app_configs: Sequence[AppConfig] | None = None
     ]
 
 
+@register(Tags.models)
+def check_shard_keys(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """multidb.E005: every model of a sharded app must have the shard group's key field."""
+    table: RoutingTable = settings.MULTIDB_ROUTING
+    errors: list[CheckMessage] = []
+    for model in _models(app_configs):
+        group = table.route(model._meta.app_label).shard
+        if group is None:
+            continue
+        names = {name for field in model._meta.concrete_fields for name in (field.name, field.attname)}
+        if group.key not in names:
+            errors.append(
+                Error(
+                    f"{model._meta.label} is in shard group '{group.name}' but has no field {group.key}, "
+                    "so its rows cannot be placed on a shard.",
+                    hint=f"Add {group.key} to {model._meta.label}, or move its app out of shards.{group.name}.apps.",
+                    obj=model,
+                    id="multidb.E005",
+                )
+            )
+    return errors
+
+
 def _models(app_configs: Sequence[AppConfig] | None) -> Iterable[type[models.Model]]:
     configs = app_configs if app_configs is not None else apps.get_app_configs()
     for config in configs:

@@ -115,6 +115,23 @@ class RoutingOptions(_Strict):
 
     # The guide relies on db_constraint=False relations between homes; allowed unless turned off.
     cross_database_relations: bool = True
+    # After a client writes to a home, its reads stay on the home this long (a cookie), not on replicas.
+    read_your_writes_seconds: float = Field(default=5.0, ge=0, le=3600)
+    # A replica that fails to connect is skipped this long, reads going to its home meanwhile.
+    replica_cooldown_seconds: float = Field(default=30.0, ge=0, le=3600)
+    # A replica lagging more than this is degraded: reads avoid it; the app stays ready.
+    replica_max_lag_seconds: float = Field(default=10.0, gt=0, le=86400)
+    # How often each process re-measures a replica's lag (one small query).
+    replica_check_seconds: float = Field(default=5.0, gt=0, le=3600)
+
+
+class ShardGroupConfig(_Strict):
+    """Apps whose rows are spread over several aliases by a key (the guide's "Sharding by User")."""
+
+    aliases: tuple[str, ...] = Field(min_length=1)
+    apps: tuple[str, ...] = Field(min_length=1)
+    key: str  # the model field holding the shard key, e.g. author_id
+    strategy: Literal["modulo", "jump"] = "jump"
 
 
 class HealthOptions(_Strict):
@@ -134,6 +151,7 @@ class ProjectConfig(_Strict):
     databases: dict[str, DatabaseConfig]
     routing: RoutingOptions = RoutingOptions()
     health: HealthOptions = HealthOptions()
+    shards: dict[str, ShardGroupConfig] = Field(default_factory=dict)
 
     @property
     def is_development(self) -> bool:
@@ -200,6 +218,7 @@ def check_consistency(config: ProjectConfig, app_labels: dict[str, str]) -> None
                 writers[label] = alias
         _check_migrate_to(key, alias, db, databases)
         _check_password(config, key, db)
+    _check_shards(config, app_labels, writers)
     _check_secret_key(config)
 
 
@@ -279,3 +298,43 @@ def _check_secret_key(config: ProjectConfig) -> None:
             f"is missing, a placeholder or shorter than 32 characters in environment '{config.environment}'",
             "set it from ${DJANGO_SECRET_KEY} with a long random value",
         )
+
+
+def _check_shards(config: ProjectConfig, app_labels: dict[str, str], writers: dict[str, str]) -> None:
+    sharded: dict[str, str] = {}
+    for group, shards in config.shards.items():
+        key = f"shards.{group}"
+        for index, alias in enumerate(shards.aliases):
+            db = config.databases.get(alias)
+            if db is None:
+                raise ConfigKeyError(
+                    f"{key}.aliases[{index}]",
+                    f"'{alias}' is not a configured alias",
+                    "add it under databases, or remove it from the shard group",
+                )
+            if db.is_replica or "write" not in db.operations:
+                raise ConfigKeyError(
+                    f"{key}.aliases[{index}]", f"'{alias}' does not allow write", "give every shard read and write"
+                )
+            if "migrate" not in db.operations and not db.migrate_to:
+                raise ConfigKeyError(
+                    f"{key}.aliases[{index}]",
+                    f"'{alias}' is not migratable",
+                    "add migrate (or migrate_to) so sharded apps get their tables there",
+                )
+        if len(set(shards.aliases)) != len(shards.aliases):
+            raise ConfigKeyError(f"{key}.aliases", "lists an alias twice", "list each shard once (order matters)")
+        for index, app in enumerate(shards.apps):
+            label = app_labels.get(app)
+            if label is None:
+                raise ConfigKeyError(
+                    f"{key}.apps[{index}]", f"'{app}' is not an installed app", "use an app label from INSTALLED_APPS"
+                )
+            other = writers.get(label) or sharded.get(label)
+            if other:
+                raise ConfigKeyError(
+                    f"{key}.apps[{index}]",
+                    f"app '{label}' also has a home in '{other}'",
+                    "an app is either sharded or homed on one alias, not both",
+                )
+            sharded[label] = group

@@ -17,15 +17,18 @@ from django.db.utils import load_backend
 
 from .history import ROUTED_TABLE, sqlite_file_missing
 from .migrator import one_line
+from .replicas import replica_lag
 from .routing import RoutingTable
 
 
 @dataclass
 class AliasHealth:
-    status: str  # ok | down | unmigrated | timeout
+    status: str  # ok | down | unmigrated | timeout | degraded (a replica lagging beyond the limit)
     latency_ms: float | None = None
     error: str | None = None
     unapplied: list[str] = field(default_factory=list)
+    replica: bool = False
+    lag_seconds: float | None = None  # replicas on PostgreSQL only
 
 
 @dataclass
@@ -34,11 +37,12 @@ class HealthReport:
 
     @property
     def ok(self) -> bool:
-        return all(result.status == "ok" for result in self.databases.values())
+        return not self.failing
 
     @property
     def failing(self) -> list[str]:
-        return [alias for alias, result in self.databases.items() if result.status != "ok"]
+        """Aliases that make the app unready; a replica never does: reads fall back to its home."""
+        return [alias for alias, result in self.databases.items() if result.status != "ok" and not result.replica]
 
     def as_dict(self) -> dict[str, Any]:
         report: dict[str, Any] = {"status": "ok" if self.ok else "unavailable"}
@@ -79,13 +83,16 @@ def check_alias(alias: str, table: RoutingTable, timeout: float) -> AliasHealth:
     """SELECT 1 on a fresh connection, then compare the alias's history with the migration files."""
     started = time.monotonic()
     connection = _fresh_connection(alias, timeout)
+    replica = alias in table.replicas
     try:
         if sqlite_file_missing(connection):
-            return AliasHealth("down", error="SQLite database file does not exist; run migrate_all")
+            return AliasHealth("down", error="SQLite database file does not exist; run migrate_all", replica=replica)
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
         latency = round((time.monotonic() - started) * 1000, 1)
+        if replica:
+            return _replica_health(connection, latency, table.options.replica_max_lag_seconds)
         history = table.migratable.get(alias)
         if history is None:
             return AliasHealth("ok", latency)
@@ -101,9 +108,22 @@ def check_alias(alias: str, table: RoutingTable, timeout: float) -> AliasHealth:
             )
         return AliasHealth("ok", latency)
     except Exception as error:  # noqa: BLE001 - any failure is this alias's status
-        return AliasHealth("down", error=one_line(error))
+        return AliasHealth("down", error=one_line(error), replica=replica)
     finally:
         connection.close()
+
+
+def _replica_health(connection: BaseDatabaseWrapper, latency: float, max_lag: float) -> AliasHealth:
+    lag = replica_lag(connection)
+    if lag is not None and lag > max_lag:
+        return AliasHealth(
+            "degraded",
+            latency,
+            f"lags {lag:.1f}s (limit {max_lag:g}s); reads avoid it",
+            replica=True,
+            lag_seconds=round(lag, 3),
+        )
+    return AliasHealth("ok", latency, replica=True, lag_seconds=None if lag is None else round(lag, 3))
 
 
 def _fresh_connection(alias: str, timeout: float) -> BaseDatabaseWrapper:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .config import ProjectConfig
+from .config import ProjectConfig, RoutingOptions
 from .loader import app_labels
+from .sharding import ShardGroup
 
 DEFAULT = "default"
 
@@ -15,10 +16,18 @@ DEFAULT = "default"
 class Route:
     """Where one app's rows and schema live."""
 
-    home: str  # writes, and reads unless replicas serve them
+    home: str  # writes, and reads unless replicas serve them (a sharded app: its first shard, for display)
     replicas: tuple[str, ...]  # read-only aliases listing the app
-    migrate: str | None  # the alias its schema is applied to; None = never migrated
+    migrate: str | None  # the alias its schema is applied to; None = never migrated (sharded: see shard)
     history: str | None  # the alias whose table records its migrations
+    shard: ShardGroup | None = None  # set when the app's rows are spread over a shard group
+
+    @property
+    def migrate_on(self) -> frozenset[str]:
+        """Every alias that gets this app's schema."""
+        if self.shard is not None:
+            return frozenset(self.shard.aliases)
+        return frozenset((self.migrate,)) if self.migrate else frozenset()
 
 
 @dataclass(frozen=True)
@@ -30,13 +39,17 @@ class RoutingTable:
     aliases: tuple[str, ...]  # every configured alias, default first
     migratable: dict[str, str]  # migratable alias -> alias holding its history
     replicas: frozenset[str]
-    cross_database_relations: bool
+    options: RoutingOptions
+
+    @property
+    def cross_database_relations(self) -> bool:
+        return self.options.cross_database_relations
 
     def route(self, app_label: str) -> Route:
         return self.routes.get(app_label, self.fallback)
 
     def apps_migrated_on(self, alias: str) -> tuple[str, ...]:
-        return tuple(label for label, route in self.routes.items() if route.migrate == alias)
+        return tuple(label for label, route in self.routes.items() if alias in route.migrate_on)
 
 
 def build_routing_table(config: ProjectConfig, installed_apps: Iterable[str]) -> RoutingTable:
@@ -57,8 +70,16 @@ def build_routing_table(config: ProjectConfig, installed_apps: Iterable[str]) ->
                 replicas.setdefault(label, []).append(alias)
             elif "write" in db.operations:
                 homes[label] = alias
+    shards = {
+        labels[app]: ShardGroup(name, group.aliases, group.key, group.strategy)
+        for name, group in config.shards.items()
+        for app in group.apps
+    }
 
     def route_for(label: str) -> Route:
+        if label in shards:
+            group = shards[label]
+            return Route(group.aliases[0], (), None, None, group)
         home = homes.get(label, DEFAULT)
         migrate = home if home in migratable else None
         return Route(home, tuple(replicas.get(label, ())), migrate, migratable.get(home) if migrate else None)
@@ -70,5 +91,5 @@ def build_routing_table(config: ProjectConfig, installed_apps: Iterable[str]) ->
         aliases=tuple(ordered),
         migratable={alias: migratable[alias] for alias in ordered if alias in migratable},
         replicas=frozenset(alias for alias, db in databases.items() if db.is_replica),
-        cross_database_relations=config.routing.cross_database_relations,
+        options=config.routing,
     )

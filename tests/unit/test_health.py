@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ def free_port() -> int:
 
 def get(url: str) -> tuple[int, dict[str, object]]:
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(url, timeout=10) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
@@ -36,6 +37,13 @@ def get(url: str) -> tuple[int, dict[str, object]]:
 def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """runserver on a free loopback port, against a config in tmp_path."""
     config = local_config(tmp_path)
+    with server_for(config) as base:
+        yield base, config
+
+
+@contextmanager
+def server_for(config: Path) -> Iterator[str]:
+    """runserver on a free loopback port for `config`; yields its base URL once /healthz answers."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, str(REPO / "app" / "manage.py"), "runserver", "--noreload", f"127.0.0.1:{port}"],
@@ -53,7 +61,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
             except (urllib.error.URLError, ConnectionError):
                 assert time.monotonic() < deadline, "runserver did not answer within 30s"
                 time.sleep(0.1)
-        yield base, config
+        yield base
     finally:
         process.terminate()
         process.wait(timeout=10)

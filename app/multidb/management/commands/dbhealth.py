@@ -25,8 +25,12 @@ class Command(BaseCommand):
         else:
             width = max(len(alias) for alias in report.databases)
             for alias, result in report.databases.items():
+                lag = f", lag {result.lag_seconds:.1f}s" if result.lag_seconds is not None else ""
+                role = " (replica)" if result.replica else ""
                 if result.status == "ok":
-                    line = self.style.SUCCESS(f"ok     {result.latency_ms:.1f} ms")
+                    line = self.style.SUCCESS(f"ok     {result.latency_ms:.1f} ms{lag}{role}")
+                elif result.replica:
+                    line = self.style.WARNING(f"{result.status}: {result.error}{role}")
                 else:
                     line = self.style.ERROR(f"{result.status}: {result.error}")
                 self.stdout.write(f"{alias:<{width}}  {line}")

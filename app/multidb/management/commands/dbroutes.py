@@ -10,6 +10,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 
 from multidb.migrator import routing_table
+from multidb.routing import Route
 
 
 class Command(BaseCommand):
@@ -22,16 +23,7 @@ class Command(BaseCommand):
         table = routing_table()
         rows = []
         for config in sorted(apps.get_app_configs(), key=lambda config: config.label):
-            route = table.route(config.label)
-            rows.append(
-                {
-                    "app": config.label,
-                    "read": [route.home],  # replicas are not read from yet (see README)
-                    "write": route.home,
-                    "migrate": route.migrate or "-",
-                    "history": route.history or "-",
-                }
-            )
+            rows.append(_row(config.label, table.route(config.label)))
         if options["json"]:
             self.stdout.write(json.dumps(rows, indent=2))
             return
@@ -41,3 +33,18 @@ class Command(BaseCommand):
         for index, cell in enumerate(cells):
             line = "  ".join(f"{cell[key]!s:<{widths[key]}}" for key in header).rstrip()
             self.stdout.write(self.style.MIGRATE_HEADING(line) if index == 0 else line)
+
+
+def _row(label: str, route: Route) -> dict[str, Any]:
+    if route.shard is not None:
+        shards = ",".join(route.shard.aliases)
+        where = f"{shards} by {route.shard.key} ({route.shard.strategy})"
+        return {"app": label, "read": [where], "write": where, "migrate": shards, "history": "each shard"}
+    return {
+        "app": label,
+        # Replicas serve reads unless this client just wrote, or they are down or lagging.
+        "read": list(route.replicas) or [route.home],
+        "write": route.home,
+        "migrate": route.migrate or "-",
+        "history": route.history or "-",
+    }
