@@ -1,0 +1,50 @@
+# The Compose stack (compose/compose.yaml): `make up` on a bare machine installs
+# Docker and Compose if missing, picks or builds the base images, generates .env,
+# builds the app image and starts db-main, db-blog, db-shop, migrate and app.
+# ENV_FILE selects another env file; COMPOSE_PROJECT_NAME another stack.
+
+ENV_FILE ?= .env
+COMPOSE := ENV_FILE=$(ENV_FILE) scripts/compose.sh
+export ENV_FILE
+TEST_LAYERS += test-e2e
+
+.PHONY: bootstrap up down destroy logs ps migrate psql-main psql-blog psql-shop test-e2e
+
+bootstrap: ## Install/start Docker and Compose v2 if missing; choose or build base images
+	@scripts/bootstrap-docker.sh
+	@scripts/ensure-images.sh
+
+up: bootstrap ## Start the stack (build, migrate, app); print the URL and /readyz
+	@scripts/ensure-env.sh $(ENV_FILE)
+	@scripts/stack-up.sh
+
+down: ## Stop the stack and remove its containers; data volumes are kept
+	@$(COMPOSE) --progress quiet down
+
+destroy: ## Remove the stack and its data volumes (asks first unless FORCE=1)
+	@if [ "$(FORCE)" != 1 ]; then \
+	  read -r -p "Delete the databases of stack '$$($(COMPOSE) config --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["name"])')'? [y/N] " answer </dev/tty \
+	    && [ "$$answer" = y ] || { echo "destroy: kept everything (FORCE=1 skips this question)"; exit 1; }; \
+	fi
+	@$(COMPOSE) --progress quiet down --volumes --remove-orphans
+
+logs: ## Follow the stack's logs (SERVICE=app for one service)
+	@$(COMPOSE) logs --follow --tail 100 $(SERVICE)
+
+ps: ## Show the stack's containers and their health
+	@$(COMPOSE) ps --all
+
+migrate: ## Run the migrate job again (ARGS="--plan" etc. go to migrate_all)
+	@$(COMPOSE) run --rm migrate migrate $(ARGS)
+
+psql-main: ## psql on the default alias's database (main), as superuser
+	@$(COMPOSE) exec db-main psql -U postgres -d main
+
+psql-blog: ## psql on blog_db's database (blog), as superuser
+	@$(COMPOSE) exec db-blog psql -U postgres -d blog
+
+psql-shop: ## psql on shop_db's database (shop), as superuser
+	@$(COMPOSE) exec db-shop psql -U postgres -d shop
+
+test-e2e: venv bootstrap ## Run the end-to-end tests against a separate Compose stack
+	$(PY) -m pytest tests/e2e -m e2e -q

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# `make up`: build the app image, start the stack, wait until every service is
+# healthy, then print the URL and the /readyz verdict. On failure, exit 1 naming
+# the service that failed, with the last lines of its log.
+# Expects Docker, build/images.env and the env file (see mk/stack.mk).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+compose=(scripts/compose.sh --progress quiet)
+readonly WAIT_TIMEOUT=${UP_WAIT_TIMEOUT:-300}
+
+main() {
+  build_app_image
+  err=$(mktemp)
+  trap 'rm -f "$err"' EXIT
+  if ! "${compose[@]}" up --detach --wait --wait-timeout "$WAIT_TIMEOUT" --no-build 2>"$err"; then
+    report_failure "$err"
+    exit 1
+  fi
+  local address
+  address=$("${compose[@]}" port app 8000)
+  echo "up: all services healthy; app at http://$address/"
+  report_readiness "http://$address/readyz"
+}
+
+# Build only when the sources changed: a cached build still costs about a second.
+build_app_image() {
+  local image=${APP_IMAGE:-multidb/app:local} wanted built
+  wanted=$(scripts/app-source-sha.sh)
+  built=$(docker image inspect -f '{{index .Config.Labels "multidb.source-sha"}}' "$image" 2>/dev/null || true)
+  if [[ $wanted != "$built" ]]; then
+    "${compose[@]}" build --quiet
+  fi
+}
+
+# Name each service that is not where it should be, with its last log lines.
+report_failure() {
+  local service state exit_code health failed=()
+  while IFS=$'\t' read -r service state exit_code health; do
+    case $service:$state:$exit_code:$health in
+      migrate:exited:0:*) ;;
+      migrate:exited:*) failed+=("migrate (exited $exit_code; app not started)") ;;
+      *:running:*:healthy) ;;
+      *:running:*:*) failed+=("$service (${health:-running}, not healthy)") ;;
+      *) failed+=("$service ($state${exit_code:+, exit $exit_code})") ;;
+    esac
+    case $service:$state:$exit_code:$health in
+      migrate:exited:0:* | *:running:*:healthy) ;;
+      *) show_log "$service" ;;
+    esac
+  done < <("${compose[@]}" ps --all --format '{{.Service}}{{"\t"}}{{.State}}{{"\t"}}{{.ExitCode}}{{"\t"}}{{.Health}}')
+  echo "up: failed: ${failed[*]:-see the compose message below}" >&2
+  sed 's/^/up: compose: /' "$1" >&2
+}
+
+show_log() {
+  echo "--- last lines of $1's log ---" >&2
+  "${compose[@]}" logs --no-log-prefix --tail "${UP_LOG_LINES:-20}" "$1" >&2 || true
+}
+
+report_readiness() {
+  python3 - "$1" <<'PY'
+import json
+import sys
+import urllib.error
+import urllib.request
+
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=15) as response:
+        status, body = response.status, response.read()
+except urllib.error.HTTPError as error:
+    status, body = error.code, error.read()
+try:
+    databases = json.loads(body)["databases"]
+    verdicts = ", ".join(f"{alias} {db['status']}" for alias, db in databases.items())
+except (ValueError, KeyError, TypeError):
+    verdicts = body.decode(errors="replace")[:200]
+print(f"readyz: HTTP {status}: {verdicts}")
+sys.exit(0 if status == 200 else 1)
+PY
+}
+
+main "$@"
