@@ -37,7 +37,7 @@ lint: venv ## Run ruff and mypy
 	$(VENV)/bin/mypy
 
 bench: venv ## Run the benchmarks (each prints ours beside a baseline and the ratio)
-	$(PY) bench/router_decisions.py
+	@for bench in bench/*.py; do echo "== $$bench"; $(PY) $$bench || exit 1; done
 
 lock: venv ## Re-pin requirements/*.lock from requirements/*.in (needs network)
 	$(PY) -m pip install --quiet uv

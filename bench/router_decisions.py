@@ -1,4 +1,5 @@
-"""Routing decisions per second through Django's ConnectionRouter: ours against a trivial dict router."""
+"""Routing decisions per second through Django's ConnectionRouter: ours, with and without replicas, against a
+trivial dict router, all measured in the same run."""
 
 from __future__ import annotations
 
@@ -6,11 +7,19 @@ import os
 import sys
 import tempfile
 import timeit
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-ROUNDS, NUMBER = 7, 20_000
+ROUNDS, NUMBER = 7, 10_000
+REPLICA = """
+  blog_replica:
+    engine: django.db.backends.sqlite3
+    name: data/blog.sqlite3
+    apps: [apps.blog]
+    operations: [read]
+"""
 
 
 class DictRouter:
@@ -29,41 +38,80 @@ class DictRouter:
 def main() -> None:
     sys.path.insert(0, str(REPO / "app"))
     with tempfile.TemporaryDirectory() as workdir:
-        config = Path(workdir) / "local.yaml"
-        config.write_text((REPO / "config" / "local.yaml").read_text().replace("data/", f"{workdir}/"))
+        local = (REPO / "config" / "local.yaml").read_text()
+        config = Path(workdir) / "replicated.yaml"
+        config.write_text((local + REPLICA).replace("data/", f"{workdir}/"))
         os.environ["APP_CONFIG"] = str(config)
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
         import django
 
         django.setup()
-        from django.contrib.auth.models import User
-        from django.db.utils import ConnectionRouter
+        run(Path(workdir), local)
 
-        from apps.blog.models import Post
-        from apps.shop.models import Order
-        from multidb.router import ConfigRouter
 
-        models = [Post, Order, User] * 10  # 30 models, 60 decisions per call
-        ours = ConnectionRouter([ConfigRouter()])
-        floor = ConnectionRouter([DictRouter({"blog": "blog_db", "shop": "shop_db"})])
+def run(workdir: Path, local: str) -> None:
+    from django.conf import settings
+    from django.contrib.auth.models import User
+    from django.db.utils import ConnectionRouter
+    from django.test import override_settings
 
-        def decide(router: ConnectionRouter) -> None:
+    from apps.blog.models import Post
+    from apps.shop.models import Order
+    from multidb.loader import load_config
+    from multidb.replicas import pinning_scope
+    from multidb.router import ConfigRouter
+    from multidb.routing import build_routing_table
+
+    home_only_config = workdir / "local.yaml"
+    home_only_config.write_text(local.replace("data/", f"{workdir}/"))
+    home_only_table = build_routing_table(load_config(home_only_config, settings.INSTALLED_APPS), settings.INSTALLED_APPS)
+    with override_settings(MULTIDB_ROUTING=home_only_table):
+        home_only = ConnectionRouter([ConfigRouter()])
+    replicated = ConnectionRouter([ConfigRouter()])  # the process's config: blog reads from blog_replica
+    floor = ConnectionRouter([DictRouter({"blog": "blog_db", "shop": "shop_db"})])
+    models = [Post, Order, User] * 10  # 60 decisions per call: 30 reads, 30 writes
+
+    def decide(router: ConnectionRouter) -> Callable[[], None]:
+        def loop() -> None:
             for model in models:
                 router.db_for_read(model)
                 router.db_for_write(model)
 
-        decisions = len(models) * 2 * NUMBER
-        # Interleave the two so both see the same machine noise; keep the best round of each.
-        best = {"ours": float("inf"), "dict": float("inf")}
-        for _ in range(ROUNDS):
-            best["ours"] = min(best["ours"], timeit.timeit(lambda: decide(ours), number=NUMBER))
-            best["dict"] = min(best["dict"], timeit.timeit(lambda: decide(floor), number=NUMBER))
-        ours_rate, dict_rate = decisions / best["ours"], decisions / best["dict"]
-        ratio = best["ours"] / best["dict"]
-        print("router decisions through django.db ConnectionRouter (best of 7 rounds)")
-        print(f"  ours (ConfigRouter) {ours_rate:>14,.0f} decisions/s")
-        print(f"  trivial dict router {dict_rate:>14,.0f} decisions/s")
-        print(f"  time ratio ours/trivial: {ratio:.2f}x (goal <= 1.5x): {'ok' if ratio <= 1.5 else 'MISSED'}")
+        return loop
+
+    def pinned_half(router: ConnectionRouter) -> Callable[[], None]:
+        # Half the requests wrote (pinned: reads stay home), half did not (reads go to the replica).
+        loop = decide(router)
+
+        def requests() -> None:
+            with pinning_scope():
+                loop()
+            with pinning_scope({"blog_db"}):
+                loop()
+
+        return requests
+
+    cases = {
+        "trivial dict router": decide(floor),
+        "ours, home-only": decide(home_only),
+        "ours, replicas + pinning": pinned_half(replicated),
+    }
+    decisions = {"trivial dict router": 60, "ours, home-only": 60, "ours, replicas + pinning": 120}
+    best = dict.fromkeys(cases, float("inf"))
+    for _ in range(ROUNDS):  # interleaved, so every case sees the same machine noise; best round kept
+        for name, case in cases.items():
+            best[name] = min(best[name], timeit.timeit(case, number=NUMBER) / (decisions[name] * NUMBER))
+    print(f"router decisions through django.db ConnectionRouter (best of {ROUNDS} rounds)")
+    for name, seconds in best.items():
+        print(f"  {name:<26} {1 / seconds:>12,.0f} decisions/s")
+    ours = best["ours, home-only"] / best["trivial dict router"]
+    replicas = best["ours, replicas + pinning"] / best["ours, home-only"]
+    print(f"  home-only vs trivial:        {ours:.2f}x time per decision (goal <= 1.5x): {verdict(ours)}")
+    print(f"  replicas+pinning vs home-only: {replicas:.2f}x time per decision (goal <= 1.5x): {verdict(replicas)}")
+
+
+def verdict(ratio: float) -> str:
+    return "ok" if ratio <= 1.5 else "MISSED"
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ class ConfigRouter:
         self._table = table
         # Flattened per-method dicts: one .get() per decision for apps without replicas or shards.
         self._homes = {label: route.home for label, route in table.routes.items() if route.shard is None}
+        self._read_homes = {label: home for label, home in self._homes.items() if not table.routes[label].replicas}
         self._home_fallback = table.fallback.home
         pools: dict[tuple[str, tuple[str, ...]], ReplicaPool] = {}
         self._pools = {
@@ -48,12 +49,12 @@ class ConfigRouter:
 
     def db_for_read(self, model: type[Model], **hints: Any) -> str:
         label = model._meta.app_label
+        home = self._read_homes.get(label)
+        if home is not None:
+            return home
         pool = self._pools.get(label)
         if pool is not None:
             return pool.pick()
-        home = self._homes.get(label)
-        if home is not None:
-            return home
         group = self._shards.get(label)
         return self._home_fallback if group is None else _shard(group, model, hints)
 
