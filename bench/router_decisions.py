@@ -64,7 +64,8 @@ def run(workdir: Path, local: str) -> None:
 
     home_only_config = workdir / "local.yaml"
     home_only_config.write_text(local.replace("data/", f"{workdir}/"))
-    home_only_table = build_routing_table(load_config(home_only_config, settings.INSTALLED_APPS), settings.INSTALLED_APPS)
+    apps = settings.INSTALLED_APPS
+    home_only_table = build_routing_table(load_config(home_only_config, apps), apps)
     with override_settings(MULTIDB_ROUTING=home_only_table):
         home_only = ConnectionRouter([ConfigRouter()])
     replicated = ConnectionRouter([ConfigRouter()])  # the process's config: blog reads from blog_replica
