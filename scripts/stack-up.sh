@@ -6,7 +6,7 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-compose=(scripts/compose.sh --progress quiet)
+compose=(scripts/compose.sh --progress quiet --ansi never)
 readonly WAIT_TIMEOUT=${UP_WAIT_TIMEOUT:-300}
 
 main() {
@@ -35,27 +35,41 @@ build_app_image() {
 
 # Name each service that is not where it should be, with its last log lines.
 report_failure() {
-  local service state exit_code health failed=()
+  local service state exit_code health failed=() broken=()
+  declare -A status=()
   while IFS=$'\t' read -r service state exit_code health; do
-    case $service:$state:$exit_code:$health in
-      migrate:exited:0:*) ;;
-      migrate:exited:*) failed+=("migrate (exited $exit_code; app not started)") ;;
-      *:running:*:healthy) ;;
-      *:running:*:*) failed+=("$service (${health:-running}, not healthy)") ;;
-      *) failed+=("$service ($state${exit_code:+, exit $exit_code})") ;;
-    esac
-    case $service:$state:$exit_code:$health in
-      migrate:exited:0:* | *:running:*:healthy) ;;
-      *) show_log "$service" ;;
-    esac
+    status[$service]="$state:$exit_code:$health"
   done < <("${compose[@]}" ps --all --format '{{.Service}}{{"\t"}}{{.State}}{{"\t"}}{{.ExitCode}}{{"\t"}}{{.Health}}')
-  echo "up: failed: ${failed[*]:-see the compose message below}" >&2
+  for service in db-main db-blog db-shop migrate app; do
+    IFS=: read -r state exit_code health <<<"${status[$service]:-missing::}"
+    case $service:$state:$health in
+      migrate:exited:) [[ $exit_code == 0 ]] && continue ;;
+      *:running:healthy) continue ;;
+    esac
+    if [[ $service == app && ${status[migrate]:-} == exited:[1-9]* ]]; then
+      failed+=("app not started")   # a consequence, not a cause
+      continue
+    fi
+    case $state in
+      exited) failed+=("$service (exited $exit_code)") ;;
+      running) failed+=("$service (${health:-no health status}, not healthy)") ;;
+      *) failed+=("$service ($state)") ;;
+    esac
+    broken+=("$service")
+  done
+  for service in "${broken[@]}"; do
+    show_log "$service"
+  done
   sed 's/^/up: compose: /' "$1" >&2
+  local IFS=';'
+  echo "up: failed: ${failed[*]:-see the compose message above}" | sed 's/;/; /g' >&2
 }
 
 show_log() {
   echo "--- last lines of $1's log ---" >&2
-  "${compose[@]}" logs --no-log-prefix --tail "${UP_LOG_LINES:-20}" "$1" >&2 || true
+  # Compose 2.26 prefixes log lines with an erase-line escape even with --ansi never.
+  "${compose[@]}" logs --no-log-prefix --tail "${UP_LOG_LINES:-20}" "$1" 2>&1 |
+    sed 's/\x1b\[[0-9;]*[A-Za-z]//g' >&2 || true
 }
 
 report_readiness() {
