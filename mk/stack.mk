@@ -23,8 +23,9 @@ down: ## Stop the stack and remove its containers; data volumes are kept
 
 destroy: ## Remove the stack and its data volumes (asks first unless FORCE=1)
 	@if [ "$(FORCE)" != 1 ]; then \
-	  read -r -p "Delete the databases of stack '$$($(COMPOSE) config --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["name"])')'? [y/N] " answer </dev/tty \
-	    && [ "$$answer" = y ] || { echo "destroy: kept everything (FORCE=1 skips this question)"; exit 1; }; \
+	  if [ ! -t 0 ]; then echo "destroy: no terminal to ask on; run make destroy FORCE=1" >&2; exit 1; fi; \
+	  read -r -p "Delete every database of this stack ($(ENV_FILE), project $${COMPOSE_PROJECT_NAME:-$(notdir $(CURDIR))})? [y/N] " answer; \
+	  [ "$$answer" = y ] || { echo "destroy: kept everything"; exit 1; }; \
 	fi
 	@$(COMPOSE) --progress quiet down --volumes --remove-orphans
 
@@ -35,7 +36,8 @@ ps: ## Show the stack's containers and their health
 	@$(COMPOSE) ps --all
 
 migrate: ## Run the migrate job again (ARGS="--plan" etc. go to migrate_all)
-	@$(COMPOSE) run --rm migrate migrate $(ARGS)
+	@scripts/build-app-image.sh
+	@$(COMPOSE) --progress quiet run --rm migrate migrate $(ARGS)
 
 psql-main: ## psql on the default alias's database (main), as superuser
 	@$(COMPOSE) exec db-main psql -U postgres -d main

@@ -10,7 +10,7 @@ compose=(scripts/compose.sh --progress quiet --ansi never)
 readonly WAIT_TIMEOUT=${UP_WAIT_TIMEOUT:-300}
 
 main() {
-  build_app_image
+  scripts/build-app-image.sh
   err=$(mktemp)
   trap 'rm -f "$err"' EXIT
   if ! "${compose[@]}" up --detach --wait --wait-timeout "$WAIT_TIMEOUT" --no-build 2>"$err"; then
@@ -21,16 +21,6 @@ main() {
   address=$("${compose[@]}" port app 8000)
   echo "up: all services healthy; app at http://$address/"
   report_readiness "http://$address/readyz"
-}
-
-# Build only when the sources changed: a cached build still costs about a second.
-build_app_image() {
-  local image=${APP_IMAGE:-multidb/app:local} wanted built
-  wanted=$(scripts/app-source-sha.sh)
-  built=$(docker image inspect -f '{{index .Config.Labels "multidb.source-sha"}}' "$image" 2>/dev/null || true)
-  if [[ $wanted != "$built" ]]; then
-    "${compose[@]}" build --quiet
-  fi
 }
 
 # Name each service that is not where it should be, with its last log lines.
