@@ -1,0 +1,164 @@
+"""`rehearse_migrations`: run the release's migrations on throwaway copies of this environment's databases."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from argparse import ArgumentParser
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from multidb.migrator import routing_table
+from multidb.rehearsal_copies import RehearsalError
+from multidb.rehearsal_report import Report
+
+
+class Command(BaseCommand):
+    help = "Copy each migratable database into a throwaway container, run migrate_all there, and report."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--database",
+            action="append",
+            dest="databases",
+            metavar="ALIAS",
+            help="Rehearse only this alias (repeatable); the alias holding its history is copied too.",
+        )
+        parser.add_argument(
+            "--allow-writable-source",
+            action="store_true",
+            help="Copy even through a connection that could write (the rehearsal's own sessions stay read-only).",
+        )
+        parser.add_argument("--schema-only", action="store_true", help="Copy the schema without rows (faster).")
+        parser.add_argument("--jobs", type=int, default=1, metavar="N", help="migrate_all --jobs on the copies.")
+        parser.add_argument(
+            "--dump-jobs",
+            type=int,
+            default=1,
+            metavar="N",
+            help="1 (default): stream pg_dump into pg_restore; N > 1: directory format, pg_dump/pg_restore -j N.",
+        )
+        parser.add_argument(
+            "--image", help="PostgreSQL image for the copies (default: build/images.env); same major as the source."
+        )
+        parser.add_argument(
+            "--pg-tools",
+            choices=("auto", "host", "container"),
+            default="auto",
+            help="Where pg_dump/pg_restore run: the host's of the source's major (auto prefers them) or a container.",
+        )
+        parser.add_argument(
+            "--output", metavar="DIR", help="Directory for report.md and report.json (default: build/rehearsals/...)."
+        )
+        parser.add_argument("--json", action="store_true", help="No progress; print the JSON report on stdout.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from multidb.rehearsal import Options, rehearse  # imports Testcontainers: only when rehearsing
+
+        table = routing_table()
+        selected = tuple(options["databases"] or ())
+        wrong = [alias for alias in selected if alias not in table.migratable]
+        if wrong:
+            raise CommandError(
+                f"not a migratable alias: {', '.join(wrong)} (migratable: {', '.join(table.migratable)})", returncode=2
+            )
+        if options["jobs"] < 1 or options["dump_jobs"] < 1:
+            raise CommandError("--jobs and --dump-jobs must be at least 1", returncode=2)
+        quiet = options["json"]
+        started, lock = time.monotonic(), threading.Lock()
+        width = max(len(alias) for alias in table.aliases)
+
+        def progress(alias: str, message: str) -> None:
+            if not quiet:
+                with lock:
+                    self.stdout.write(f"{time.monotonic() - started:7.2f}s  {alias:<{width}}  {message}")
+
+        if not quiet:
+            self.stdout.write(
+                f"Rehearsing migrate_all on copies of {settings.CONFIG_PATH} ({settings.CONFIG.environment})"
+            )
+        previous = signal.signal(signal.SIGTERM, _interrupt)  # so the copies are removed on `kill` as on Ctrl-C
+        try:
+            report = rehearse(
+                settings.CONFIG,
+                table,
+                settings.DATABASES,
+                config_path=str(settings.CONFIG_PATH),
+                base_dir=Path(settings.BASE_DIR),
+                options=Options(
+                    databases=selected,
+                    allow_writable_source=options["allow_writable_source"],
+                    schema_only=options["schema_only"],
+                    jobs=options["jobs"],
+                    dump_jobs=options["dump_jobs"],
+                    image=options["image"],
+                    pg_tools=options["pg_tools"],
+                ),
+                progress=progress,
+            )
+        except RehearsalError as error:
+            raise CommandError(str(error), returncode=2) from None
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        output = Path(options["output"]) if options["output"] else self._default_output(report)
+        self._write(report, output)
+        if quiet:
+            self.stdout.write(report.as_json())
+        else:
+            self._summary(report, output)
+        self._finish(report, output)
+
+    def _default_output(self, report: Report) -> Path:
+        stamp = report.started.replace("-", "").replace(":", "").removesuffix("+0000") + "Z"
+        return Path(settings.BASE_DIR) / "build" / "rehearsals" / f"{report.environment}-{stamp}-{report.run_id}"
+
+    def _write(self, report: Report, output: Path) -> None:
+        try:
+            output.mkdir(parents=True, exist_ok=True)
+            (output / "report.json").write_text(report.as_json() + "\n", encoding="utf-8")
+            (output / "report.md").write_text(report.as_markdown(), encoding="utf-8")
+        except OSError as error:
+            raise CommandError(f"cannot write the report to {output}: {error.strerror}", returncode=2) from None
+
+    def _summary(self, report: Report, output: Path) -> None:
+        width = max(len(alias) for alias in report.aliases)
+        for entry in report.aliases.values():
+            if entry.status == "failed":
+                where = f" in {entry.failed_migration}" if entry.failed_migration else ""
+                line = self.style.ERROR(f"would fail{where}: {entry.error}")
+            elif not entry.migrated:
+                line = self.style.SUCCESS("copied for the migration history it holds (not migrated)")
+            else:
+                applied = ", ".join(f"{m['migration']} {m['seconds']:.2f}s" for m in entry.migrations)
+                line = self.style.SUCCESS(f"ok      {applied or 'nothing to apply'}")
+            self.stdout.write(f"{entry.alias:<{width}}  {line}")
+        untouched = "unchanged" if report.source_unchanged else self.style.WARNING("CHANGED or not verified")
+        containers = (
+            f"{len(report.containers)} container(s) removed"
+            if not report.leftovers
+            else self.style.ERROR(f"could not remove {', '.join(report.leftovers)}")
+        )
+        self.stdout.write(f"source: {untouched}; {containers}; total {report.seconds:.1f}s")
+        self.stdout.write(f"report: {output / 'report.md'} (and report.json)")
+
+    def _finish(self, report: Report, output: Path) -> None:
+        if report.ok:
+            return
+        failed = [
+            f"{e.alias}" + (f" in {e.failed_migration}" if e.failed_migration else "") + f" ({e.error})"
+            for e in report.failed
+        ]
+        raise CommandError(
+            f"migrate_all would fail on {'; '.join(failed)}; the other aliases were still rehearsed; "
+            f"see {output / 'report.md'}",
+            returncode=1,
+        )
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")

@@ -1,0 +1,298 @@
+"""Rehearse the release's migrations on throwaway copies of an environment's databases, never writing to them."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .config import ProjectConfig
+from .migrator import one_line
+from .rehearsal_copies import Copy, RehearsalError, choose_image, docker_available, remove_leftovers
+from .rehearsal_dump import CopyError, Tools, copy_database, find_tools
+from .rehearsal_migrate import copy_config, run_migrate_all
+from .rehearsal_report import AliasReport, Report
+from .rehearsal_source import (
+    HISTORY_TABLES,
+    Snapshot,
+    Source,
+    exported_snapshot,
+    server_major,
+    take_snapshot,
+    write_access,
+)
+from .routing import RoutingTable
+
+Progress = Callable[[str, str], None]  # (alias, message)
+
+
+@dataclass(frozen=True)
+class Options:
+    databases: tuple[str, ...] = ()  # aliases to migrate; () = every migratable alias
+    allow_writable_source: bool = False
+    schema_only: bool = False
+    jobs: int = 1  # migrate_all --jobs
+    dump_jobs: int = 1  # > 1: directory format, pg_dump/pg_restore -j N
+    image: str | None = None
+    pg_tools: str = "auto"  # auto | host | container
+
+
+def rehearse(
+    config: ProjectConfig,
+    table: RoutingTable,
+    databases: Mapping[str, Mapping[str, Any]],
+    *,
+    config_path: str,
+    base_dir: Path,
+    options: Options = Options(),
+    progress: Progress = lambda alias, message: None,
+) -> Report:
+    """Copy every selected migratable alias (and the aliases holding their history) into its own container,
+    run migrate_all --plan and migrate_all on the copies, verify the sources are unchanged, remove the copies."""
+    started = time.monotonic()
+    selected = [alias for alias in table.migratable if not options.databases or alias in options.databases]
+    holders = {table.migratable[alias] for alias in selected}
+    copied = [alias for alias in table.aliases if alias in selected or alias in holders]
+    report = Report(
+        run_id=uuid.uuid4().hex[:12],
+        config=config_path,
+        environment=config.environment,
+        started=datetime.now(UTC).isoformat(timespec="seconds"),
+        schema_only=options.schema_only,
+        aliases={alias: AliasReport(alias, alias in selected, table.migratable.get(alias)) for alias in copied},
+    )
+    sources = {alias: _source(alias, config, databases[alias]) for alias in copied}
+    majors = _check_sources(sources, report, options.allow_writable_source, progress)
+    problem = docker_available()
+    if problem:
+        raise RehearsalError(f"Docker is not usable ({problem}); `make bootstrap` installs and starts it")
+    images = {
+        major: choose_image(major, options.image, base_dir / "build" / "images.env") for major in set(majors.values())
+    }
+    tools = {major: _tools(major, options.pg_tools) for major in set(majors.values())}
+    copies = {
+        alias: Copy(alias, images[major], sources[alias].conninfo["dbname"], report.run_id)
+        for alias, major in majors.items()
+    }
+    befores: dict[str, Snapshot | None] = {}
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, 2 * len(copies)), thread_name_prefix="rehearsal") as pool:
+            starting = {alias: pool.submit(_start, copy, progress) for alias, copy in copies.items()}
+            copying = {
+                alias: pool.submit(
+                    _copy, sources[alias], copy, starting[alias], tools[majors[alias]], options, report, progress
+                )
+                for alias, copy in copies.items()
+            }
+            befores = {alias: future.result() for alias, future in copying.items()}
+        _migrate(config, table, selected, copies, options, base_dir, report, progress)
+        _count_after(copies, report)
+        _verify_sources(sources, befores, report, progress)
+    finally:
+        report.containers = [copy.container_id for copy in copies.values() if copy.container_id]
+        _remove(copies, report)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _source(alias: str, config: ProjectConfig, settings_dict: Mapping[str, Any]) -> Source:
+    if config.databases[alias].short_engine != "postgresql":
+        raise RehearsalError(
+            f"{alias} is a {config.databases[alias].short_engine} database; rehearsals copy PostgreSQL only"
+        )
+    return Source.from_settings(alias, settings_dict)
+
+
+def _check_sources(
+    sources: Mapping[str, Source], report: Report, allow_writable: bool, progress: Progress
+) -> dict[str, int]:
+    """Each reachable source's major version; refuse (before anything starts) any source the role can write."""
+    majors: dict[str, int] = {}
+    refusals: list[str] = []
+    for alias, source in sources.items():
+        entry = report.aliases[alias]
+        entry.source = source.label
+        try:
+            with source.connect(read_only=False) as connection:  # read-only forced later, not here: probe defaults
+                writable, guard = write_access(connection)
+                major, entry.server_version = server_major(connection)
+        except Exception as error:  # noqa: BLE001 - one unreachable source fails its alias only
+            entry.fail(f"cannot read the source: {one_line(error)}")
+            progress(alias, f"source: FAILED: {entry.error}")
+            continue
+        if not writable:
+            entry.access = "read-only (the role holds no write privilege)"
+        elif guard:
+            entry.access = f"read-only ({guard})"
+        else:
+            entry.access = f"WRITABLE ({'; '.join(writable)})"
+            entry.access += ", allowed by --allow-writable-source" if allow_writable else ""
+            refusals.append(f"{alias} ({source.conninfo['user']}: {'; '.join(writable)})")
+        majors[alias] = major
+        progress(alias, f"source: {source.label}, PostgreSQL {entry.server_version}, {entry.access}")
+    if refusals and not allow_writable:
+        raise RehearsalError(
+            f"refusing to copy from a connection that can write: {', '.join(refusals)}; connect with a read-only "
+            "role (see README, 'Staging migration rehearsal'), or pass --allow-writable-source"
+        )
+    return majors
+
+
+def _tools(major: int, where: str) -> Tools:
+    try:
+        return find_tools(major, where)
+    except CopyError as error:
+        raise RehearsalError(str(error)) from None
+
+
+def _start(copy: Copy, progress: Progress) -> None:
+    started = time.monotonic()
+    copy.start()
+    progress(
+        copy.alias, f"container: {copy.image} on 127.0.0.1:{copy.port}, ready in {time.monotonic() - started:.2f}s"
+    )
+
+
+def _copy(
+    source: Source,
+    copy: Copy,
+    starting: Future[None],
+    tools: Tools,
+    options: Options,
+    report: Report,
+    progress: Progress,
+) -> Snapshot | None:
+    """Snapshot the source, copy it in that same snapshot, check the copy holds every row; None if unread."""
+    entry = report.aliases[copy.alias]
+    entry.image = copy.image
+    before: Snapshot | None = None
+    try:
+        with source.connect() as connection, exported_snapshot(connection) as snapshot:
+            before = take_snapshot(connection)
+            try:
+                starting.result()
+            except Exception as error:
+                raise RuntimeError(f"copy container did not start: {one_line(error)}") from error
+            entry.container = copy.container_id
+            # --schema-only still copies the migration history: without it every migration would look due.
+            history = [name for name in before.rows if name.removeprefix("public.") in HISTORY_TABLES]
+            without_rows = [name for name in before.rows if name not in history] if options.schema_only else []
+            result = copy_database(
+                source,
+                copy,
+                tools,
+                snapshot=snapshot,
+                jobs=options.dump_jobs,
+                without_rows=without_rows,
+                run_id=report.run_id,
+            )
+        entry.copy_method, entry.seconds["copy"] = f"{result.method}, tools {tools.description}", result.seconds
+        with copy.connect() as connection:
+            restored = take_snapshot(connection)
+        entry.rows = {t: {"source": n, "before": restored.rows.get(t), "after": None} for t, n in before.rows.items()}
+        missing = [t for t, n in before.rows.items() if restored.rows.get(t) != (0 if t in without_rows else n)]
+        if missing:
+            raise RuntimeError(f"the copy's rows differ from the source snapshot's in {', '.join(missing)}")
+        rows = sum(before.rows.values())
+        progress(
+            copy.alias, f"copy: {rows:,} rows in {len(before.rows)} tables, {result.seconds:.2f}s ({result.method})"
+        )
+        entry.status = "ok"
+    except Exception as error:  # noqa: BLE001 - one alias's failed copy does not stop the others
+        entry.fail(one_line(error))
+        progress(copy.alias, f"copy: FAILED: {entry.error}")
+    return before
+
+
+def _migrate(
+    config: ProjectConfig,
+    table: RoutingTable,
+    selected: list[str],
+    copies: Mapping[str, Copy],
+    options: Options,
+    base_dir: Path,
+    report: Report,
+    progress: Progress,
+) -> None:
+    """migrate_all --plan, then migrate_all, on the aliases whose copy and history copy are both there."""
+    ready = []
+    for alias in selected:
+        entry, holder = report.aliases[alias], report.aliases[table.migratable[alias]]
+        if entry.status == "ok" and holder.status != "ok":
+            entry.fail(f"not migrated: the copy of {holder.alias}, which holds its history, failed")
+        elif entry.status == "ok":
+            ready.append(alias)
+    if not ready:
+        return
+    copied = {alias: copies[alias].settings() for alias, entry in report.aliases.items() if entry.status == "ok"}
+    settings = copy_config(config, copied)
+    manage_py = base_dir / "app" / "manage.py"
+    plan = run_migrate_all(settings, ready, plan=True, jobs=options.jobs, manage_py=manage_py)
+    for alias in ready:
+        steps = plan.aliases.get(alias, {}).get("steps", [])
+        report.aliases[alias].plan = [step["migration"] for step in steps if not step["noop"]]
+        due = report.aliases[alias].plan
+        progress(alias, f"plan: {len(due)} to apply{': ' + ', '.join(due) if due else ''}")
+
+    def on_line(alias: str, message: str) -> None:
+        progress(alias, f"migrate: {message}")
+
+    run = run_migrate_all(settings, ready, plan=False, jobs=options.jobs, manage_py=manage_py, on_line=on_line)
+    report.migrate_all_error = plan.error or run.error
+    for alias in ready:
+        entry, result = report.aliases[alias], run.aliases.get(alias)
+        if result is None:
+            entry.fail(f"migrate_all did not run: {report.migrate_all_error}")
+            continue
+        entry.migrations = [
+            {"migration": s["migration"], "seconds": s["seconds"]} for s in result["steps"] if not s["noop"]
+        ]
+        entry.seconds["migrate"] = result["seconds"]
+        if result["status"] == "failed":
+            entry.fail(result["reason"], result["failed_migration"])
+            progress(alias, f"migrate: FAILED in {result['failed_migration'] or '?'}: {result['reason']}")
+        else:
+            progress(alias, f"migrate: ok, {len(entry.migrations)} applied in {result['seconds']:.2f}s")
+
+
+def _count_after(copies: Mapping[str, Copy], report: Report) -> None:
+    for alias, copy in copies.items():
+        entry = report.aliases[alias]
+        if not entry.rows:
+            continue
+        with copy.connect() as connection:
+            after = take_snapshot(connection).rows
+        for name in sorted(set(after) - set(entry.rows)):
+            entry.rows[name] = {"source": None, "before": None, "after": None}
+        for name, counts in entry.rows.items():
+            counts["after"] = after.get(name)
+
+
+def _verify_sources(
+    sources: Mapping[str, Source], befores: Mapping[str, Snapshot | None], report: Report, progress: Progress
+) -> None:
+    for alias, before in befores.items():
+        if before is None:
+            continue
+        entry = report.aliases[alias]
+        try:
+            with sources[alias].connect() as connection:
+                entry.source_changes = before.differences(take_snapshot(connection))
+        except Exception as error:  # noqa: BLE001 - reported as "not verified"
+            entry.source_changes = [f"could not re-read the source: {one_line(error)}"]
+            continue
+        entry.source_unchanged = not entry.source_changes
+        verdict = "unchanged" if entry.source_unchanged else "CHANGED: " + "; ".join(entry.source_changes)
+        progress(alias, f"source: {verdict} (recorded migrations and rows per table)")
+
+
+def _remove(copies: Mapping[str, Copy], report: Report) -> None:
+    """Remove every copy, then anything else labelled with this run (a pg_dump container cut short)."""
+    with ThreadPoolExecutor(max_workers=max(1, len(copies))) as pool:
+        list(pool.map(lambda copy: copy.remove(), copies.values()))
+    report.leftovers = remove_leftovers(report.run_id)

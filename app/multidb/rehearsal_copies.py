@@ -1,0 +1,139 @@
+"""Throwaway PostgreSQL containers that hold the copies a rehearsal migrates (Testcontainers)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+# No registry and a /.dockerenv on our machines (see ENVIRONMENT.md): Testcontainers reads these at import.
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+os.environ.setdefault("TESTCONTAINERS_CONNECTION_MODE", "docker_host")
+
+from testcontainers.community.postgres import PostgresContainer
+from testcontainers.core.docker_client import DockerClient
+
+# Every container a rehearsal starts carries this label (value: the run id), so leftovers can be found:
+# docker ps -a --filter label=multidb.rehearsal
+LABEL = "multidb.rehearsal"
+SUPERUSER = "postgres"
+
+
+class RehearsalError(Exception):
+    """The rehearsal cannot start: a writable source, no image of the right major, no Docker..."""
+
+
+def choose_image(major: int, explicit: str | None, images_env: Path) -> str:
+    """The image for a copy of a PostgreSQL `major` server: --image, $POSTGRES_IMAGE, build/images.env,
+    then postgres:<major> or multidb-local/postgres:<major> if present; always of the same major."""
+    candidates = [explicit] if explicit else [os.environ.get("POSTGRES_IMAGE"), _from_env_file(images_env)]
+    candidates += [] if explicit else [f"postgres:{major}", f"multidb-local/postgres:{major}"]
+    client = DockerClient()
+    seen: list[str] = []
+    for image in filter(None, candidates):
+        found = _image_major(client, image)
+        if found == major:
+            return image
+        seen.append(f"{image} ({'not present' if found is None else f'PostgreSQL {found}'})")
+    raise RehearsalError(
+        f"no local PostgreSQL {major} image for the copies (tried {', '.join(seen)}); "
+        f"pass --image with a PostgreSQL {major} image (`make bootstrap` builds or pulls the default one)"
+    )
+
+
+class Copy:
+    """One throwaway PostgreSQL server holding one database, reachable on a loopback port."""
+
+    def __init__(self, alias: str, image: str, dbname: str, run_id: str) -> None:
+        self.alias = alias
+        self.image = image
+        self.dbname = dbname
+        self.password = secrets.token_hex(16)
+        self.container = PostgresContainer(
+            image, username=SUPERUSER, password=self.password, dbname=dbname, driver=None
+        )
+        self.container.ports["5432"] = ("127.0.0.1", None)  # type: ignore[assignment] # loopback, any free port
+        self.container.with_kwargs(labels={LABEL: run_id, f"{LABEL}.alias": alias})
+        self.port = 0
+
+    def start(self) -> None:
+        """Start and wait until psql answers inside the container, then read the loopback port."""
+        self.container.start()
+        self.port = int(self.container.get_exposed_port(5432))
+
+    @property
+    def container_id(self) -> str | None:
+        wrapped = self.container._container  # None until created
+        return str(wrapped.id) if wrapped is not None else None
+
+    def settings(self) -> dict[str, Any]:
+        """The config keys pointing an alias at this copy (as the superuser: the copy has none of the roles)."""
+        return {
+            "name": self.dbname,
+            "user": SUPERUSER,
+            "password": self.password,
+            "host": "127.0.0.1",
+            "port": self.port,
+        }
+
+    def conninfo(self) -> dict[str, str]:
+        return {"host": "127.0.0.1", "port": str(self.port), "dbname": self.dbname, "user": SUPERUSER}
+
+    def connect(self) -> psycopg.Connection[Any]:
+        dsn = psycopg.conninfo.make_conninfo(**self.conninfo(), connect_timeout="10")
+        return psycopg.connect(dsn, password=self.password, autocommit=True)
+
+    def remove(self) -> None:
+        """Remove the container and its data volume; safe to call when it never started."""
+        if self.container_id is not None:
+            with contextlib.suppress(Exception):  # remove_leftovers() sweeps what is left
+                self.container.stop(force=True, delete_volume=True)
+
+
+def remove_leftovers(run_id: str) -> list[str]:
+    """Force-remove every container labelled with this run; the ids of those that could not be removed."""
+    client = DockerClient().client
+    remaining = []
+    for container in client.containers.list(all=True, filters={"label": f"{LABEL}={run_id}"}):
+        try:
+            container.remove(force=True, v=True)
+        except Exception:  # noqa: BLE001 - reported to the user, who can remove it by label
+            remaining.append(str(container.id))
+    return remaining
+
+
+def docker_available() -> str | None:
+    """None if the Docker engine answers, else why not."""
+    try:
+        DockerClient().client.ping()
+    except Exception as error:  # noqa: BLE001 - any failure to reach the engine means "no Docker"
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+def _from_env_file(path: Path) -> str | None:
+    if not path.exists():
+        return None
+    values: Mapping[str, str] = dict(
+        line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and not line.startswith("#")
+    )
+    return values.get("POSTGRES_IMAGE", "").strip() or None
+
+
+def _image_major(client: DockerClient, image: str) -> int | None:
+    """The PostgreSQL major of a local image (its PG_MAJOR, else its tag); None if the image is absent."""
+    try:
+        attributes = client.client.images.get(image).attrs
+    except Exception:  # noqa: BLE001 - absent or unreadable: not a candidate
+        return None
+    for entry in attributes.get("Config", {}).get("Env") or []:
+        if entry.startswith("PG_MAJOR="):
+            return int(entry.split("=", 1)[1].split(".")[0])
+    match = re.search(r":(\d+)", image)
+    return int(match.group(1)) if match else None

@@ -1,0 +1,167 @@
+"""Copy one database into its throwaway container: pg_dump from the source, pg_restore into the copy."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from .rehearsal_copies import LABEL, Copy
+from .rehearsal_source import READ_ONLY_OPTIONS, Source
+
+# The copy gets no roles, grants, owners, tablespaces or replication objects of the source: it is migrated
+# as its container's superuser, and a subscription restored there would connect to other servers.
+_RESTORE_FILTERS = (
+    "--no-owner",
+    "--no-privileges",
+    "--no-tablespaces",
+    "--no-publications",
+    "--no-subscriptions",
+    "--no-security-labels",
+    "--exit-on-error",
+)
+
+
+class CopyError(Exception):
+    """pg_dump or pg_restore failed; the message names which one and its last error line."""
+
+
+@dataclass
+class CopyResult:
+    method: str  # how the copy was made, for the report
+    seconds: float
+    dump_bytes: int | None = None  # directory format only (a stream is not stored)
+
+
+@dataclass(frozen=True)
+class Tools:
+    """Where pg_dump and pg_restore of the source's major version run: a host directory, or the copy's image."""
+
+    major: int
+    bin_dir: Path | None  # None: run them in containers of the copy's image
+
+    @property
+    def description(self) -> str:
+        return f"host {self.bin_dir}" if self.bin_dir else "in containers of the copy's image"
+
+
+def find_tools(major: int, where: str = "auto") -> Tools:
+    """Host pg_dump/pg_restore of exactly `major` (a newer pg_dump may emit SQL an older server refuses), else
+    the copy's image; `where` forces "host" or "container"."""
+    if where == "container":
+        return Tools(major, None)
+    which = shutil.which("pg_dump")
+    candidates = [Path(f"/usr/lib/postgresql/{major}/bin"), *([Path(which).parent] if which else [])]
+    for directory in candidates:
+        if _tool_major(directory / "pg_dump") == major and (directory / "pg_restore").exists():
+            return Tools(major, directory)
+    if where == "host":
+        raise CopyError(f"no pg_dump {major} on this host (looked in {', '.join(map(str, candidates))})")
+    return Tools(major, None)
+
+
+def copy_database(
+    source: Source, copy: Copy, tools: Tools, *, snapshot: str, jobs: int, without_rows: Iterable[str], run_id: str
+) -> CopyResult:
+    """Dump `source` (in the exported `snapshot`) and restore it into `copy`; the tables named in
+    `without_rows` ("schema.table") get their schema but none of their rows.
+
+    One job: pg_dump streams the custom format straight into pg_restore, so both run at once.
+    Several (host tools only): directory format, `pg_dump -j N` then `pg_restore -j N`.
+    """
+    dump_args = ["--no-password", "--compress=0", "--lock-wait-timeout=60s", f"--snapshot={snapshot}"]
+    dump_args += [f"--exclude-table-data={_pattern(name)}" for name in without_rows]
+    started = time.monotonic()
+    if jobs > 1 and tools.bin_dir is not None:
+        with tempfile.TemporaryDirectory(prefix=f"rehearsal-{copy.alias}-") as workdir:
+            target = Path(workdir) / "dump"
+            dump = [*_dump(source, copy, tools, run_id), *dump_args, "--format=directory", f"--jobs={jobs}"]
+            _run([*dump, "-f", str(target)], _env(source.password, READ_ONLY_OPTIONS))
+            size = sum(path.stat().st_size for path in target.rglob("*") if path.is_file())
+            _run([*_restore(copy, tools), f"--jobs={jobs}", str(target)], _env(copy.password))
+        return CopyResult(f"pg_dump -Fd -j {jobs}, pg_restore -j {jobs}", time.monotonic() - started, size)
+    _stream([*_dump(source, copy, tools, run_id), *dump_args, "--format=custom"], _restore(copy, tools), source, copy)
+    return CopyResult("pg_dump -Fc streamed into pg_restore", time.monotonic() - started)
+
+
+def _dump(source: Source, copy: Copy, tools: Tools, run_id: str) -> list[str]:
+    """pg_dump's argv up to its options; the password and read-only session options travel in the environment.
+    Without host tools it runs in a container of the copy's image on the host's network (it reaches what the
+    host reaches), labelled like the copies."""
+    if tools.bin_dir is not None:
+        return [str(tools.bin_dir / "pg_dump"), f"--dbname={source.dsn}"]
+    docker = ["docker", "run", "--rm", "-i", "--network=host", f"--label={LABEL}={run_id}"]
+    return [*docker, "-e", "PGPASSWORD", "-e", "PGOPTIONS", copy.image, "pg_dump", f"--dbname={source.dsn}"]
+
+
+def _restore(copy: Copy, tools: Tools) -> list[str]:
+    if tools.bin_dir is not None:
+        conninfo = " ".join(f"{key}={value}" for key, value in copy.conninfo().items())
+        return [str(tools.bin_dir / "pg_restore"), "--no-password", f"--dbname={conninfo}", *_RESTORE_FILTERS]
+    # Inside the copy's own container: its pg_restore, over the local socket (trusted there).
+    docker = ["docker", "exec", "-i", str(copy.container_id)]
+    return [*docker, "pg_restore", "-U", "postgres", "-d", copy.dbname, *_RESTORE_FILTERS]
+
+
+def _stream(dump_argv: list[str], restore_argv: list[str], source: Source, copy: Copy) -> None:
+    with tempfile.TemporaryFile() as dump_err, tempfile.TemporaryFile() as restore_err:
+        dump = subprocess.Popen(  # noqa: S603 - argv built here, no shell
+            dump_argv, stdout=subprocess.PIPE, stderr=dump_err, env=_env(source.password, READ_ONLY_OPTIONS)
+        )
+        try:
+            restore = subprocess.Popen(  # noqa: S603
+                restore_argv, stdin=dump.stdout, stderr=restore_err, env=_env(copy.password)
+            )
+        finally:
+            if dump.stdout is not None:
+                dump.stdout.close()  # pg_restore holds the read end; pg_dump sees EPIPE if it dies
+        restore_code, dump_code = restore.wait(), dump.wait()
+        if dump_code != 0:
+            raise CopyError(f"pg_dump failed: {_last_error(dump_err)}")
+        if restore_code != 0:
+            raise CopyError(f"pg_restore failed: {_last_error(restore_err)}")
+
+
+def _pattern(name: str) -> str:
+    """A pg_dump pattern matching exactly the table "schema.table" (quoted: no wildcards, no case folding)."""
+    schema, table = name.split(".", 1)
+    return ".".join('"' + part.replace('"', '""') + '"' for part in (schema, table))
+
+
+def _run(argv: list[str], environ: dict[str, str]) -> None:
+    tool = Path(argv[0]).name
+    with tempfile.TemporaryFile() as errors:
+        code = subprocess.run(argv, stderr=errors, stdout=subprocess.DEVNULL, env=environ, check=False).returncode  # noqa: S603
+        if code != 0:
+            raise CopyError(f"{tool} failed: {_last_error(errors)}")
+
+
+def _env(password: str, options: str | None = None) -> dict[str, str]:
+    """The caller's environment without libpq variables (PGSERVICE, PGOPTIONS...), plus ours."""
+    environ = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
+    environ["PGPASSWORD"] = password
+    if options:
+        environ["PGOPTIONS"] = options
+    return environ
+
+
+def _last_error(stream: IO[bytes]) -> str:
+    stream.seek(0)
+    lines = [line.strip() for line in stream.read().decode(errors="replace").splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower() or "fatal" in line.lower()]
+    return (errors or lines or ["no output"])[0]
+
+
+def _tool_major(path: Path) -> int | None:
+    if not path.exists():
+        return None
+    output = subprocess.run([str(path), "--version"], capture_output=True, text=True, check=False).stdout  # noqa: S603
+    match = re.search(r"\s(\d+)(?:\.\d+)?", output)
+    return int(match.group(1)) if match else None

@@ -1,0 +1,13 @@
+# ruff: noqa: N999 - Django's migration file naming
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = (("shop", "0001_initial"),)
+
+    operations = (
+        migrations.RunSQL(
+            "CREATE UNIQUE INDEX shop_product_name_unique ON shop_product (name)",
+            "DROP INDEX shop_product_name_unique",
+        ),
+    )

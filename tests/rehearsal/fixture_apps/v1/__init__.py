@@ -1,0 +1,1 @@
+"""Release v1 (what staging runs)."""

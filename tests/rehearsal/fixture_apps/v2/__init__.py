@@ -1,0 +1,1 @@
+"""Release v2 (the next one)."""

@@ -1,0 +1,24 @@
+"""Settings for the rehearsal tests: the project's, plus the release named by REHEARSAL_RELEASE.
+
+- ``v1``: what staging runs (fixture_apps/v1/ledger);
+- ``v2``: the next release (fixture_apps/v2/ledger: 0002 adds two columns with defaults, 0003 fills
+  one, a data migration);
+- ``broken``: v2, plus a shop migration that fails on staging's data (duplicate product names).
+
+DJANGO_SETTINGS_MODULE=tests.rehearsal.settings; ledger is listed in no alias, so it lives in default.
+"""
+
+import os
+
+from multidb.routing import build_routing_table
+from project.settings import *  # noqa: F403
+from project.settings import CONFIG, INSTALLED_APPS
+
+RELEASE = os.environ.get("REHEARSAL_RELEASE", "v1")
+if RELEASE not in ("v1", "v2", "broken"):
+    raise ValueError(f"REHEARSAL_RELEASE={RELEASE!r}: expected v1, v2 or broken")
+
+INSTALLED_APPS = [*INSTALLED_APPS, f"tests.rehearsal.fixture_apps.{'v1' if RELEASE == 'v1' else 'v2'}.ledger"]
+MULTIDB_ROUTING = build_routing_table(CONFIG, INSTALLED_APPS)
+if RELEASE == "broken":
+    MIGRATION_MODULES = {"shop": "tests.rehearsal.fixture_apps.shop_unique_names"}
