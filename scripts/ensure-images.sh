@@ -21,7 +21,6 @@ readonly LOCAL_POSTGRES=multidb-local/postgres:15
 readonly LOCAL_PYTHON=multidb-local/python:3.11
 readonly CONTEXT_LABEL=multidb.context-sha
 
-registry_reachable=unknown
 to_build=()
 
 main() {
