@@ -46,6 +46,7 @@ ensure_engine() {
       docker.io containerd runc iptables ca-certificates
   fi
   if ! pgrep -x dockerd >/dev/null; then
+    clear_stale_pidfiles
     echo "bootstrap: starting dockerd (log: $DOCKERD_LOG)" >&2
     # setsid + nohup: the daemon must outlive `make` and the shell that started it.
     setsid nohup dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
@@ -58,6 +59,21 @@ ensure_engine() {
       exit 1
     fi
     sleep 0.5
+  done
+}
+
+# A daemon killed with its session (this machine's normal end) leaves pid files
+# behind; a recorded pid that is gone, or a zombie not yet reaped, would make
+# dockerd refuse to start or wait forever for "still running" containerd.
+clear_stale_pidfiles() {
+  local file pid state
+  for file in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+    [[ -f $file ]] || continue
+    pid=$(<"$file")
+    state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1 || true)
+    if [[ -z $state || $state == Z ]]; then
+      rm -f "$file"
+    fi
   done
 }
 
