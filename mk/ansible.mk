@@ -1,0 +1,21 @@
+# The Ansible layer (ansible/): `make deploy ENV=<inventory>` runs deploy.yml; test-ansible lints it and
+# runs it against four throwaway systemd containers (tests/e2e/test_ansible*.py). Collections come with
+# the `ansible` package from PyPI (requirements/dev.lock; pinned in ansible/requirements.yml).
+TEST_LAYERS += test-ansible
+ENV ?= staging
+# ARGS passes more options to ansible-playbook, e.g. ARGS="--check --diff" or ARGS=--ask-vault-pass.
+ANSIBLE := ANSIBLE_CONFIG=$(CURDIR)/ansible/ansible.cfg PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
+
+.PHONY: deploy lint-ansible test-ansible
+
+deploy: venv ## Deploy with Ansible: ansible-playbook ansible/deploy.yml -i ansible/inventories/$(ENV) (ENV=staging)
+	$(ANSIBLE) ansible-playbook ansible/deploy.yml -i ansible/inventories/$(ENV) $(ARGS)
+
+lint-ansible: venv ## Lint the playbook and roles (ansible-lint, production profile) and syntax-check every inventory
+	cd ansible && $(ANSIBLE) ansible-lint
+	@for inventory in ansible/inventories/*/; do \
+	  $(ANSIBLE) ansible-playbook --syntax-check ansible/deploy.yml -i "$$inventory" >/dev/null || exit 1; \
+	done
+
+test-ansible: venv bootstrap ## Run the Ansible tests: lint, syntax-check, deploy.yml on throwaway systemd hosts
+	$(PY) -m pytest tests/e2e/test_ansible_lint.py tests/e2e/test_ansible.py -m e2e -q

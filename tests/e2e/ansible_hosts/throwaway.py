@@ -1,0 +1,199 @@
+"""Throwaway systemd containers as Ansible hosts, and running deploy.yml against them."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+HOSTS_DIR = Path(__file__).resolve().parent
+ANSIBLE_DIR = REPO / "ansible"
+TEST_INVENTORY = ANSIBLE_DIR / "inventories" / "test"
+PLAYBOOK = ANSIBLE_DIR / "deploy.yml"
+VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin"
+
+HOST_IMAGE = "multidb-test/ansible-host:bookworm"
+LOCAL_BASE_IMAGE = "multidb-local/debian:bookworm"  # built by scripts/ensure-images.sh without a registry
+OFFICIAL_BASE_IMAGE = "debian:bookworm"
+CONTEXT_LABEL = "multidb.context-sha"
+HOSTS = ("db-main", "db-blog", "db-shop", "app-1")  # inventory names = network aliases
+# systemd as PID 1 without --privileged (see ENVIRONMENT.md).
+SYSTEMD_RUN_OPTIONS = (
+    "--cap-add=SYS_ADMIN",
+    "--security-opt=seccomp=unconfined",
+    "--volume=/sys/fs/cgroup:/sys/fs/cgroup:ro",
+    "--tmpfs=/run",
+    "--tmpfs=/run/lock",
+    "--tmpfs=/tmp",
+)
+RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+(?P<counts>(?:\w+=\d+\s*)+)$", re.MULTILINE)
+
+
+class DockerUnavailableError(RuntimeError):
+    """No usable Docker engine (and it could not be installed)."""
+
+
+def docker(*args: str, check: bool = True, timeout: float = 300, stdin: str | None = None) -> str:
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, input=stdin, check=False)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"docker {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
+    return done.stdout
+
+
+def ensure_docker() -> None:
+    """Install and start Docker with the stack's bootstrap script when it is not answering."""
+    if shutil.which("docker") and _engine_answers():
+        return
+    bootstrap = REPO / "scripts" / "bootstrap-docker.sh"
+    if bootstrap.exists():
+        done = subprocess.run(["bash", str(bootstrap)], capture_output=True, text=True, check=False)
+        if done.returncode == 0 and _engine_answers():
+            return
+        raise DockerUnavailableError(f"scripts/bootstrap-docker.sh failed: {done.stderr.strip()[-2000:]}")
+    raise DockerUnavailableError("no Docker engine answers `docker info`")
+
+
+def ensure_host_image() -> str:
+    """Build the systemd host image once; rebuilt only when its Dockerfile changes."""
+    digest = hashlib.sha256((HOSTS_DIR / "Dockerfile").read_bytes()).hexdigest()[:16]
+    current = docker(
+        "image", "inspect", "-f", f'{{{{index .Config.Labels "{CONTEXT_LABEL}"}}}}', HOST_IMAGE, check=False
+    )
+    if current.strip() == digest:
+        return HOST_IMAGE
+    docker(
+        "build", "--quiet", f"--build-arg=BASE_IMAGE={_base_image()}", f"--label={CONTEXT_LABEL}={digest}",
+        f"--tag={HOST_IMAGE}", "--file", str(HOSTS_DIR / "Dockerfile"), str(HOSTS_DIR),
+        timeout=900,
+    )  # fmt: skip
+    return HOST_IMAGE
+
+
+@dataclass
+class Hosts:
+    """Four running systemd containers on a private network, named <prefix>-<inventory name>."""
+
+    prefix: str
+    network: str
+
+    def container(self, host: str) -> str:
+        return f"{self.prefix}-{host}"
+
+    def exec(
+        self, host: str, *command: str, check: bool = True, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            ["docker", "exec", self.container(host), *command],
+            capture_output=True, text=True, timeout=timeout, check=False,
+        )  # fmt: skip
+        if check and done.returncode != 0:
+            raise AssertionError(f"{host}: {' '.join(command)} exited {done.returncode}:\n{done.stdout}{done.stderr}")
+        return done
+
+    def psql(self, host: str, sql: str, database: str = "postgres") -> list[str]:
+        """Rows of `sql` run as the superuser over the local socket, one string per row."""
+        out = self.exec(host, "runuser", "-u", "postgres", "--", "psql", "-X", "-At", "-d", database, "-c", sql)
+        return [line for line in out.stdout.splitlines() if line]
+
+    def http_get(self, host: str, path: str) -> tuple[int, str]:
+        """GET http://127.0.0.1:8000<path> from inside the host: the status and the body."""
+        script = (
+            "import sys, urllib.request, urllib.error\n"
+            "try:\n"
+            f"    r = urllib.request.urlopen('http://127.0.0.1:8000{path}', timeout=10)\n"
+            "    code, body = r.status, r.read()\n"
+            "except urllib.error.HTTPError as e:\n"
+            "    code, body = e.code, e.read()\n"
+            "print(code); sys.stdout.write(body.decode())\n"
+        )
+        out = self.exec(host, "python3", "-c", script).stdout
+        status, _, body = out.partition("\n")
+        return int(status), body
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment ansible-playbook needs to reach these hosts."""
+        return {"MULTIDB_ANSIBLE_PREFIX": self.prefix}
+
+
+@contextmanager
+def throwaway_hosts(image: str) -> Iterator[Hosts]:
+    """Start the four hosts, wait until systemd runs in each, and remove everything afterwards."""
+    prefix = f"multidb-ansible-{uuid.uuid4().hex[:8]}"
+    hosts = Hosts(prefix=prefix, network=prefix)
+    try:
+        docker("network", "create", "--label", "multidb.test=ansible", hosts.network)
+        for host in HOSTS:
+            docker(
+                "run", "--detach", "--name", hosts.container(host), "--hostname", host,
+                "--network", hosts.network, "--network-alias", host, "--label", "multidb.test=ansible",
+                *SYSTEMD_RUN_OPTIONS, image,
+            )  # fmt: skip
+        for host in HOSTS:
+            _wait_for_systemd(hosts, host)
+        yield hosts
+    finally:
+        for host in HOSTS:
+            docker("rm", "--force", "--volumes", hosts.container(host), check=False)
+        docker("network", "rm", hosts.network, check=False)
+
+
+@dataclass
+class PlaybookRun:
+    returncode: int
+    output: str
+    seconds: float
+
+    @property
+    def recap(self) -> dict[str, dict[str, int]]:
+        """PLAY RECAP: host -> {ok, changed, unreachable, failed, skipped, rescued, ignored}."""
+        tail = self.output.rsplit("PLAY RECAP", 1)[-1]
+        return {
+            m["host"]: {k: int(v) for k, v in (pair.split("=") for pair in m["counts"].split())}
+            for m in RECAP_LINE.finditer(tail)
+        }
+
+
+def run_playbook(hosts: Hosts, *extra: str, timeout: float = 900) -> PlaybookRun:
+    """ansible-playbook deploy.yml -i inventories/test, as `make deploy` runs it."""
+    env = {**os.environ, **hosts.env, "ANSIBLE_CONFIG": str(ANSIBLE_DIR / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+    command: Sequence[str] = [str(VENV_BIN / "ansible-playbook"), str(PLAYBOOK), "-i", str(TEST_INVENTORY), *extra]
+    started = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, check=False, cwd=REPO)
+    return PlaybookRun(done.returncode, done.stdout + done.stderr, time.monotonic() - started)
+
+
+def _engine_answers() -> bool:
+    return subprocess.run(["docker", "info"], capture_output=True, timeout=30, check=False).returncode == 0
+
+
+def _base_image() -> str:
+    """The local Debian base (no registry here), else the official image (pullable there)."""
+    ensure_images = REPO / "scripts" / "ensure-images.sh"
+    if not _image_exists(LOCAL_BASE_IMAGE) and not _image_exists(OFFICIAL_BASE_IMAGE) and ensure_images.exists():
+        subprocess.run(["bash", str(ensure_images)], capture_output=True, text=True, timeout=900, check=False)
+    return LOCAL_BASE_IMAGE if _image_exists(LOCAL_BASE_IMAGE) else OFFICIAL_BASE_IMAGE
+
+
+def _image_exists(image: str) -> bool:
+    return docker("image", "inspect", image, check=False, timeout=30) != ""
+
+
+def _wait_for_systemd(hosts: Hosts, host: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        state = hosts.exec(host, "systemctl", "is-system-running", check=False).stdout.strip()
+        if state in ("running", "degraded"):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{hosts.container(host)}: systemd is still {state!r} after {timeout:.0f}s")
+        time.sleep(0.5)

@@ -1,0 +1,204 @@
+"""deploy.yml against four throwaway systemd hosts (db-main, db-blog, db-shop, app-1), as an operator runs it.
+
+The tests share one set of hosts and run in file order: the first deploy (fixture), what it built,
+then the second run, check mode, and last a deploy whose migration fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.ansible_hosts.throwaway import (
+    REPO,
+    DockerUnavailableError,
+    Hosts,
+    PlaybookRun,
+    ensure_docker,
+    ensure_host_image,
+    run_playbook,
+    throwaway_hosts,
+)
+
+pytestmark = pytest.mark.e2e
+
+DATABASES = {  # host -> (database, its runtime role); the Django alias is the inventory's multidb_alias
+    "db-main": ("main", "main_app"),
+    "db-blog": ("blog", "blog_app"),
+    "db-shop": ("shop", "shop_app"),
+}
+TABLE_PREFIXES = {"db-main": ("auth_", "django_", "multidb_"), "db-blog": ("blog_",), "db-shop": ("shop_", "django_")}
+ALL_HOSTS = {"db-main", "db-blog", "db-shop", "app-1"}
+BROKEN_MIGRATION = """from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("blog", "LEAF")]
+    operations = [migrations.RunSQL("SELECT * FROM a_table_that_does_not_exist")]
+"""
+
+
+@pytest.fixture(scope="module")
+def hosts() -> Iterator[Hosts]:
+    """Docker must answer: under CI=true a missing engine fails the run; elsewhere it skips with the reason."""
+    try:
+        ensure_docker()
+    except DockerUnavailableError as error:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI=true: {error}", pytrace=False)
+        pytest.skip(str(error))
+    with throwaway_hosts(ensure_host_image()) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def first_deploy(hosts: Hosts) -> PlaybookRun:
+    run = run_playbook(hosts)
+    assert run.returncode == 0, f"first deploy failed:\n{run.output[-8000:]}"
+    return run
+
+
+def test_first_deploy_provisions_every_host(first_deploy: PlaybookRun) -> None:
+    recap = first_deploy.recap
+    assert set(recap) == ALL_HOSTS
+    for host, counts in recap.items():
+        assert counts["failed"] == 0 and counts["unreachable"] == 0, (host, counts)
+        assert counts["changed"] > 0, (host, counts)
+
+
+def test_readyz_on_the_app_host_reports_all_three_databases_ok(hosts: Hosts, first_deploy: PlaybookRun) -> None:
+    status, body = hosts.http_get("app-1", "/readyz")
+    report = json.loads(body)
+    assert status == 200, body
+    assert {alias: db["status"] for alias, db in report["databases"].items()} == {
+        "default": "ok",
+        "blog_db": "ok",
+        "shop_db": "ok",
+    }
+
+
+@pytest.mark.parametrize("host", sorted(DATABASES))
+def test_each_database_host_holds_only_its_own_database_and_tables(
+    hosts: Hosts, first_deploy: PlaybookRun, host: str
+) -> None:
+    database, _ = DATABASES[host]
+    assert hosts.psql(host, "SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1") == sorted(
+        ["postgres", database]
+    )
+    tables = hosts.psql(host, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'", database)
+    assert tables, f"{host}: no tables in {database}"
+    strays = [table for table in tables if not table.startswith(TABLE_PREFIXES[host])]
+    assert strays == [], f"{host}/{database} holds tables of another database: {strays}"
+
+
+@pytest.mark.parametrize("host", sorted(DATABASES))
+def test_runtime_role_writes_rows_but_cannot_change_the_schema(
+    hosts: Hosts, first_deploy: PlaybookRun, host: str
+) -> None:
+    database, runtime = DATABASES[host]
+    table = hosts.psql(host, "SELECT min(tablename) FROM pg_tables WHERE schemaname = 'public'", database)[0]
+    as_runtime = f"SET ROLE {runtime}; "
+    readable = f"SELECT count(*) >= 0 FROM {table}"  # noqa: S608 - a table name read from pg_tables
+    assert hosts.psql(host, as_runtime + readable, database) == ["t"]
+    denied = hosts.exec(
+        host, "runuser", "-u", "postgres", "--", "psql", "-X", "-d", database,
+        "-c", as_runtime + "CREATE TABLE intruder (id int)", check=False,
+    )  # fmt: skip
+    assert denied.returncode != 0 and "permission denied for schema public" in denied.stderr
+
+
+def test_database_hosts_refuse_hosts_that_are_not_app_hosts(hosts: Hosts, first_deploy: PlaybookRun) -> None:
+    """db-blog is no app host: db-main's pg_hba has no line for it, whatever the credentials."""
+    refused = hosts.exec(
+        "db-blog", "env", "PGPASSWORD=test-main-app-pw", "PGCONNECT_TIMEOUT=5",
+        "psql", "-X", "-h", "db-main", "-U", "main_app", "-d", "main", "-c", "SELECT 1", check=False,
+    )  # fmt: skip
+    assert refused.returncode != 0
+    assert "no pg_hba.conf entry" in refused.stderr
+
+
+def test_app_host_reaches_only_its_roles_own_database(hosts: Hosts, first_deploy: PlaybookRun) -> None:
+    """From the app host, blog's runtime role gets into blog but not into main."""
+    connect = (
+        "import sys, psycopg\n"
+        "try:\n"
+        "    psycopg.connect(sys.argv[1], connect_timeout=5).close()\n"
+        "except psycopg.OperationalError as e:\n"
+        "    sys.exit(str(e))\n"
+    )
+    python = "/opt/multidb/current/venv/bin/python"
+    own = "host=db-blog dbname=blog user=blog_app password=test-blog-app-pw"
+    other = "host=db-main dbname=main user=blog_app password=test-blog-app-pw"
+    assert hosts.exec("app-1", python, "-c", connect, own, check=False).returncode == 0
+    refused = hosts.exec("app-1", python, "-c", connect, other, check=False)
+    assert refused.returncode != 0 and "no pg_hba.conf entry" in refused.stderr
+
+
+def test_second_run_changes_nothing_on_any_host(hosts: Hosts, first_deploy: PlaybookRun) -> None:
+    run = run_playbook(hosts)
+    assert run.returncode == 0, run.output[-8000:]
+    assert {host: counts["changed"] for host, counts in run.recap.items()} == dict.fromkeys(ALL_HOSTS, 0), (
+        _changed_tasks(run)
+    )
+
+
+def test_check_diff_run_is_clean(hosts: Hosts, first_deploy: PlaybookRun) -> None:
+    run = run_playbook(hosts, "--check", "--diff")
+    assert run.returncode == 0, run.output[-8000:]
+    assert {host: counts["changed"] for host, counts in run.recap.items()} == dict.fromkeys(ALL_HOSTS, 0), (
+        _changed_tasks(run)
+    )
+
+
+def test_failed_migration_leaves_the_previous_release_serving(
+    hosts: Hosts, first_deploy: PlaybookRun, tmp_path: Path
+) -> None:
+    running = _service_state(hosts)
+    broken = _source_with_a_broken_blog_migration(tmp_path)
+
+    run = run_playbook(hosts, "--extra-vars", json.dumps({"app_source_dir": str(broken)}))
+
+    assert run.returncode != 0
+    assert "migrate_all failed on blog_db" in run.output
+    assert "Switch the app hosts to the release" not in run.output, "a host was switched after a failed migration"
+    assert _service_state(hosts) == running, "the running release was switched or restarted"
+    status, body = hosts.http_get("app-1", "/readyz")
+    assert status == 200, body
+
+
+def _service_state(hosts: Hosts) -> tuple[str, str]:
+    """(the release current points at, gunicorn's main PID): both change on a switch or restart."""
+    release = hosts.exec("app-1", "readlink", "/opt/multidb/current").stdout.strip()
+    pid = hosts.exec("app-1", "systemctl", "show", "--property=MainPID", "--value", "multidb").stdout.strip()
+    assert release and pid not in ("", "0")
+    return release, pid
+
+
+def _source_with_a_broken_blog_migration(tmp_path: Path) -> Path:
+    """This repository's app/ and lock file, plus a blog migration that fails on PostgreSQL."""
+    source = tmp_path / "broken-release"
+    shutil.copytree(REPO / "app", source / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    (source / "requirements").mkdir()
+    shutil.copy(REPO / "requirements" / "base.lock", source / "requirements" / "base.lock")
+    migrations = source / "app" / "apps" / "blog" / "migrations"
+    leaf = max(p.stem for p in migrations.glob("[0-9][0-9][0-9][0-9]_*.py"))
+    (migrations / "9999_fails_on_purpose.py").write_text(BROKEN_MIGRATION.replace("LEAF", leaf))
+    return source
+
+
+def _changed_tasks(run: PlaybookRun) -> list[str]:
+    """The tasks that reported a change, for the failure message."""
+    task = ""
+    changed = []
+    for line in run.output.splitlines():
+        if line.startswith(("TASK [", "RUNNING HANDLER [")):
+            task = line
+        elif re.match(r"changed: \[", line):
+            changed.append(f"{task} {line}")
+    return changed
