@@ -23,6 +23,7 @@ os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 os.environ.setdefault("TESTCONTAINERS_CONNECTION_MODE", "docker_host")
 
 from testcontainers.community.postgres import PostgresContainer
+from testcontainers.core.network import Network
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGES_ENV = REPO / "build" / "images.env"  # written by scripts/ensure-images.sh
@@ -119,10 +120,14 @@ class Server:
 
 @contextmanager
 def running_servers(services: tuple[str, ...] = tuple(SERVICES.values())) -> Iterator[dict[str, Server]]:
-    """Start one PostgreSQL container per service concurrently; remove them all on exit, even after a failure."""
+    """Start one PostgreSQL container per service concurrently; remove them all on exit, even after a failure.
+
+    They share a network of their own: nothing else on the machine (the default bridge included) matters.
+    """
     image = postgres_image()
-    servers = {service: _server(image, service) for service in services}
     with ExitStack() as cleanup:
+        network = cleanup.enter_context(Network())  # removed last, after the containers
+        servers = {service: _server(image, service, network) for service in services}
         for server in servers.values():
             # Registered before starting: a container created but never ready is removed too.
             cleanup.callback(server.container.stop)
@@ -137,10 +142,11 @@ def running_servers(services: tuple[str, ...] = tuple(SERVICES.values())) -> Ite
         yield servers
 
 
-def _server(image: str, service: str) -> Server:
+def _server(image: str, service: str, network: Network) -> Server:
     password = secrets.token_hex(12)
     port = free_port()
     container = PostgresContainer(image, username=SUPERUSER, password=password, dbname=service, driver=None)
+    container.with_network(network)
     container.ports["5432"] = ("127.0.0.1", port)  # loopback only, and the same port after a restart
     return Server(service, container, port, password)
 
