@@ -101,7 +101,7 @@ class Hosts:
 
     def psql(self, host: str, sql: str, database: str = "postgres") -> list[str]:
         """Rows of `sql` run as the superuser over the local socket, one string per row."""
-        out = self.exec(host, "runuser", "-u", "postgres", "--", "psql", "-X", "-At", "-d", database, "-c", sql)
+        out = self.exec(host, "runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-At", "-d", database, "-c", sql)
         return [line for line in out.stdout.splitlines() if line]
 
     def http_get(self, host: str, path: str) -> tuple[int, str]:
