@@ -11,7 +11,10 @@ env_file=${ENV_FILE:-.env}
 # stack-up.sh can skip a build that would change nothing.
 APP_SOURCE_SHA=$("$root/scripts/app-source-sha.sh")
 export APP_SOURCE_SHA
-images=()
-[[ -f $root/build/images.env ]] && images=(--env-file "$root/build/images.env")
-exec docker compose --project-directory "$root" -f "$root/compose/compose.yaml" \
-  --env-file "$env_file" "${images[@]}" "$@"
+# A missing env file is not an error here (`make down` on a fresh clone); Compose
+# still refuses to create a container whose secret variable is unset.
+env_files=()
+for file in "$env_file" "$root/build/images.env"; do
+  [[ -f $file ]] && env_files+=(--env-file "$file")
+done
+exec docker compose --project-directory "$root" -f "$root/compose/compose.yaml" "${env_files[@]}" "$@"
