@@ -49,4 +49,4 @@ psql-shop: ## psql on shop_db's database (shop), as superuser
 	@$(COMPOSE) exec db-shop psql -U postgres -d shop
 
 test-e2e: venv bootstrap ## Run the end-to-end tests against a separate Compose stack
-	$(PY) -m pytest tests/e2e -m e2e -q
+	$(PY) -m pytest tests/e2e/test_stack.py -m e2e -q
