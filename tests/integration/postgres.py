@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import socket
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -126,7 +128,10 @@ def running_servers(services: tuple[str, ...] = tuple(SERVICES.values())) -> Ite
     """
     image = postgres_image()
     with ExitStack() as cleanup:
-        network = cleanup.enter_context(Network())  # removed last, after the containers
+        if threading.current_thread() is threading.main_thread():
+            # Ryuk is off: a run ended by SIGTERM (timeout, CI cancel) must still unwind and remove containers.
+            cleanup.callback(signal.signal, signal.SIGTERM, signal.signal(signal.SIGTERM, _interrupt))
+        network = cleanup.enter_context(Network())  # removed after the containers
         servers = {service: _server(image, service, network) for service in services}
         for server in servers.values():
             # Registered before starting: a container created but never ready is removed too.
@@ -149,6 +154,10 @@ def _server(image: str, service: str, network: Network) -> Server:
     container.with_network(network)
     container.ports["5432"] = ("127.0.0.1", port)  # loopback only, and the same port after a restart
     return Server(service, container, port, password)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _start(server: Server) -> Exception | None:
