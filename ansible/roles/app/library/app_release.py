@@ -120,7 +120,7 @@ def _tarball(src: str) -> bytes:
 
 
 def _download_wheels(module: AnsibleModule, lock: str) -> bytes:
-    """pip download the locked wheels (hashes checked) for the target: a tar of them plus a .complete marker."""
+    """pip download the locked wheels (hashes checked) for the target: a tar of them, then a .complete marker."""
     with tempfile.TemporaryDirectory(prefix="multidb-wheels-") as tmp:
         command = [
             sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
@@ -133,8 +133,9 @@ def _download_wheels(module: AnsibleModule, lock: str) -> bytes:
         result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - argv, no shell
         if result.returncode != 0:
             module.fail_json(msg="pip download of the locked wheels failed", cmd=command, stderr=result.stderr[-4000:])
+        wheels = sorted(os.listdir(tmp))
         open(os.path.join(tmp, ".complete"), "w").close()
-        return _tar(tmp, sorted(os.listdir(tmp)))
+        return _tar(tmp, [*wheels, ".complete"])  # the marker last: unpacked only after every wheel
 
 
 def _tar(base: str, paths: list[str]) -> bytes:
