@@ -128,6 +128,7 @@ def migrate_alias(alias: str, history: str, own_apps: set[str], plan_only: bool,
             if plan_only:
                 result.steps = [Step(f"{app}.{name}", app not in own_apps) for app, name in unapplied(loader)]
             else:
+                result.steps.extend(_record_foreign(loader, recorder, own_apps))
                 _apply(connection, loader, recorder, on_progress)
     except Exception as error:  # noqa: BLE001 - every failure becomes this alias's result line
         result.status = "failed"
@@ -151,6 +152,28 @@ def _apply(connection: Any, loader: MigrationLoader, recorder: MigrationRecorder
     emit_pre_migrate_signal(0, False, connection.alias, plan=plan)
     executor.migrate(targets, plan=plan)
     emit_post_migrate_signal(0, False, connection.alias, plan=plan)
+
+
+def _record_foreign(loader: MigrationLoader, recorder: MigrationRecorder, own_apps: set[str]) -> list[Step]:
+    """Record other apps' unapplied migrations without replaying them: the router makes each a no-op here.
+
+    Django would replay every one (rendering model states, running nothing),
+    which costs each alias time in proportion to the whole project; recording
+    them keeps Django's own tools (showmigrations, makemigrations' consistency
+    check) seeing a consistent history all the same.
+    """
+    due = unapplied(loader)
+    own_due = {key for key in due if key[0] in own_apps}
+    # Only those that need none of our own unapplied migrations first (the state must stay renderable:
+    # on default, blog.0001 needs auth.0001's User); the rest are replayed in the plan as usual.
+    foreign = [
+        key for key in due if key[0] not in own_apps and not own_due.intersection(loader.graph.forwards_plan(key))
+    ]
+    for app, name in foreign:
+        recorder.record_applied(app, name)
+    applied: dict[tuple[str, str], Any] = dict(loader.applied_migrations or {})
+    loader.applied_migrations = applied | dict.fromkeys(foreign)
+    return [Step(f"{app}.{name}", noop=True, seconds=0.0) for app, name in foreign]
 
 
 class _RoutedExecutor(MigrationExecutor):
