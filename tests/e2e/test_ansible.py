@@ -116,6 +116,23 @@ def test_runtime_role_has_row_rights_on_every_table_and_no_ddl(
     assert denied.returncode != 0 and "permission denied for schema public" in denied.stderr
 
 
+@pytest.mark.parametrize("host", sorted(DATABASES))
+def test_pg_hba_admits_the_app_host_and_the_rehearsal_reader_only(
+    hosts: Hosts, first_deploy: PlaybookRun, host: str
+) -> None:
+    database, runtime = DATABASES[host]
+    owner = runtime.replace("_app", "_owner")
+    app_address = hosts.exec("app-1", "hostname", "-i").stdout.split()[0]
+    text = hosts.exec(host, "cat", "/etc/postgresql/15/main/pg_hba.conf").stdout
+    rules = {tuple(line.split()) for line in text.splitlines() if line.strip() and not line.startswith("#")}
+    assert rules == {
+        ("local", "all", "postgres", "peer"),
+        ("host", database, owner, f"{app_address}/32", "scram-sha-256"),
+        ("host", database, runtime, f"{app_address}/32", "scram-sha-256"),
+        ("host", database, "rehearsal_reader", "192.0.2.10/32", "scram-sha-256"),  # multidb_rehearsal_clients
+    }
+
+
 def test_database_hosts_refuse_hosts_that_are_not_app_hosts(hosts: Hosts, first_deploy: PlaybookRun) -> None:
     """db-blog is no app host: db-main's pg_hba has no line for it, whatever the credentials."""
     refused = hosts.exec(
