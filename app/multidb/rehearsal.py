@@ -13,9 +13,9 @@ from typing import Any
 
 from .config import ProjectConfig
 from .migrator import one_line
-from .rehearsal_copies import Copy, RehearsalError, choose_image, docker_available, remove_leftovers
-from .rehearsal_dump import CopyError, Tools, copy_database, find_tools
-from .rehearsal_migrate import copy_config, run_migrate_all
+from .rehearsal_copies import Copy, RehearsalError, choose_image, docker_available, remove_leftovers, run_network
+from .rehearsal_dump import CopyError, Tools, copy_database, find_tools, stop_copies
+from .rehearsal_migrate import MigrateRun, copy_config, plan_and_migrate
 from .rehearsal_report import AliasReport, Report
 from .rehearsal_source import (
     HISTORY_TABLES,
@@ -75,27 +75,39 @@ def rehearse(
         major: choose_image(major, options.image, base_dir / "build" / "images.env") for major in set(majors.values())
     }
     tools = {major: _tools(major, options.pg_tools) for major in set(majors.values())}
-    copies = {
-        alias: Copy(alias, images[major], sources[alias].conninfo["dbname"], report.run_id)
-        for alias, major in majors.items()
-    }
     befores: dict[str, Snapshot | None] = {}
+    copies: dict[str, Copy] = {}
+    pool = ThreadPoolExecutor(max_workers=max(1, 2 * len(majors)), thread_name_prefix="rehearsal")
     try:
-        with ThreadPoolExecutor(max_workers=max(1, 2 * len(copies)), thread_name_prefix="rehearsal") as pool:
-            starting = {alias: pool.submit(_start, copy, progress) for alias, copy in copies.items()}
-            copying = {
-                alias: pool.submit(
-                    _copy, sources[alias], copy, starting[alias], tools[majors[alias]], options, report, progress
-                )
-                for alias, copy in copies.items()
-            }
-            befores = {alias: future.result() for alias, future in copying.items()}
+        network = run_network(report.run_id)
+        copies = {
+            alias: Copy(alias, images[major], sources[alias].conninfo["dbname"], report.run_id, network)
+            for alias, major in majors.items()
+        }
+        starting = {alias: pool.submit(_start, copy, progress) for alias, copy in copies.items()}
+        copying = {
+            alias: pool.submit(
+                _copy, sources[alias], copy, starting[alias], tools[majors[alias]], options, report, progress
+            )
+            for alias, copy in copies.items()
+        }
+        befores = {alias: future.result() for alias, future in copying.items()}
         _migrate(config, table, selected, copies, options, base_dir, report, progress)
-        _count_after(copies, report)
-        _verify_sources(sources, befores, report, progress)
+        # Each copy is removed as soon as its rows are counted, while the sources are read again.
+        tasks = [pool.submit(_count_and_remove, copy, report.aliases[copy.alias], progress) for copy in copies.values()]
+        tasks += [
+            pool.submit(_verify, sources[a], before, report.aliases[a], progress) for a, before in befores.items()
+        ]
+        for task in tasks:
+            task.result()
     finally:
-        report.containers = [copy.container_id for copy in copies.values() if copy.container_id]
+        # After an error or an interruption: stop pg_dump/pg_restore, remove what is left (a copy still
+        # starting fails at once then), let the threads end, and sweep anything labelled with the run.
+        stop_copies()
+        pool.shutdown(wait=False, cancel_futures=True)
         _remove(copies, report)
+        pool.shutdown(wait=True)
+        report.leftovers = remove_leftovers(report.run_id)
     report.seconds = time.monotonic() - started
     return report
 
@@ -231,18 +243,18 @@ def _migrate(
         return
     copied = {alias: copies[alias].settings() for alias, entry in report.aliases.items() if entry.status == "ok"}
     settings = copy_config(config, copied)
-    manage_py = base_dir / "app" / "manage.py"
-    plan = run_migrate_all(settings, ready, plan=True, jobs=options.jobs, manage_py=manage_py)
-    for alias in ready:
-        steps = plan.aliases.get(alias, {}).get("steps", [])
-        report.aliases[alias].plan = [step["migration"] for step in steps if not step["noop"]]
-        due = report.aliases[alias].plan
-        progress(alias, f"plan: {len(due)} to apply{': ' + ', '.join(due) if due else ''}")
+
+    def on_plan(plan: MigrateRun) -> None:
+        for alias in ready:
+            steps = plan.aliases.get(alias, {}).get("steps", [])
+            due = report.aliases[alias].plan = [step["migration"] for step in steps if not step["noop"]]
+            progress(alias, f"plan: {len(due)} to apply{': ' + ', '.join(due) if due else ''}")
 
     def on_line(alias: str, message: str) -> None:
         progress(alias, f"migrate: {message}")
 
-    run = run_migrate_all(settings, ready, plan=False, jobs=options.jobs, manage_py=manage_py, on_line=on_line)
+    app_dir = base_dir / "app"
+    plan, run = plan_and_migrate(settings, ready, jobs=options.jobs, app_dir=app_dir, on_plan=on_plan, on_line=on_line)
     report.migrate_all_error = plan.error or run.error
     for alias in ready:
         entry, result = report.aliases[alias], run.aliases.get(alias)
@@ -260,39 +272,38 @@ def _migrate(
             progress(alias, f"migrate: ok, {len(entry.migrations)} applied in {result['seconds']:.2f}s")
 
 
-def _count_after(copies: Mapping[str, Copy], report: Report) -> None:
-    for alias, copy in copies.items():
-        entry = report.aliases[alias]
-        if not entry.rows:
-            continue
-        with copy.connect() as connection:
-            after = take_snapshot(connection).rows
-        for name in sorted(set(after) - set(entry.rows)):
-            entry.rows[name] = {"source": None, "before": None, "after": None}
-        for name, counts in entry.rows.items():
-            counts["after"] = after.get(name)
+def _count_and_remove(copy: Copy, entry: AliasReport, progress: Progress) -> None:
+    """The copy's rows per table after migrate_all, then the copy is removed."""
+    try:
+        if entry.rows:
+            with copy.connect() as connection:
+                after = take_snapshot(connection).rows
+            for name in sorted(set(after) - set(entry.rows)):
+                entry.rows[name] = {"source": None, "before": None, "after": None}
+            for name, counts in entry.rows.items():
+                counts["after"] = after.get(name)
+    finally:
+        copy.remove()
+        progress(copy.alias, "container: removed" if copy.removed else "container: NOT removed (swept by label later)")
 
 
-def _verify_sources(
-    sources: Mapping[str, Source], befores: Mapping[str, Snapshot | None], report: Report, progress: Progress
-) -> None:
-    for alias, before in befores.items():
-        if before is None:
-            continue
-        entry = report.aliases[alias]
-        try:
-            with sources[alias].connect() as connection:
-                entry.source_changes = before.differences(take_snapshot(connection))
-        except Exception as error:  # noqa: BLE001 - reported as "not verified"
-            entry.source_changes = [f"could not re-read the source: {one_line(error)}"]
-            continue
-        entry.source_unchanged = not entry.source_changes
-        verdict = "unchanged" if entry.source_unchanged else "CHANGED: " + "; ".join(entry.source_changes)
-        progress(alias, f"source: {verdict} (recorded migrations and rows per table)")
+def _verify(source: Source, before: Snapshot | None, entry: AliasReport, progress: Progress) -> None:
+    """Read the source again: its recorded migrations and rows per table must be as in the dumped snapshot."""
+    if before is None:
+        return
+    try:
+        with source.connect() as connection:
+            entry.source_changes = before.differences(take_snapshot(connection))
+    except Exception as error:  # noqa: BLE001 - reported as "not verified"
+        entry.source_changes = [f"could not re-read the source: {one_line(error)}"]
+        return
+    entry.source_unchanged = not entry.source_changes
+    verdict = "unchanged" if entry.source_unchanged else "CHANGED: " + "; ".join(entry.source_changes)
+    progress(entry.alias, f"source: {verdict} (recorded migrations and rows per table)")
 
 
 def _remove(copies: Mapping[str, Copy], report: Report) -> None:
-    """Remove every copy, then anything else labelled with this run (a pg_dump container cut short)."""
+    """Remove every copy not removed yet (remove_leftovers() then sweeps anything else labelled with the run)."""
+    report.containers = [copy.container_id for copy in copies.values() if copy.container_id]
     with ThreadPoolExecutor(max_workers=max(1, len(copies))) as pool:
         list(pool.map(lambda copy: copy.remove(), copies.values()))
-    report.leftovers = remove_leftovers(report.run_id)

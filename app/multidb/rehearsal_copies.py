@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import secrets
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ os.environ.setdefault("TESTCONTAINERS_CONNECTION_MODE", "docker_host")
 
 from testcontainers.community.postgres import PostgresContainer
 from testcontainers.core.docker_client import DockerClient
+from testcontainers.core.network import Network
 
 # Every container a rehearsal starts carries this label (value: the run id), so leftovers can be found:
 # docker ps -a --filter label=multidb.rehearsal
@@ -50,17 +52,18 @@ def choose_image(major: int, explicit: str | None, images_env: Path) -> str:
 class Copy:
     """One throwaway PostgreSQL server holding one database, reachable on a loopback port."""
 
-    def __init__(self, alias: str, image: str, dbname: str, run_id: str) -> None:
+    def __init__(self, alias: str, image: str, dbname: str, run_id: str, network: Network | None = None) -> None:
         self.alias = alias
         self.image = image
         self.dbname = dbname
         self.password = secrets.token_hex(16)
-        self.container = PostgresContainer(
-            image, username=SUPERUSER, password=self.password, dbname=dbname, driver=None
-        )
+        self.container = _Postgres(image, username=SUPERUSER, password=self.password, dbname=dbname, driver=None)
         self.container.ports["5432"] = ("127.0.0.1", None)  # type: ignore[assignment] # loopback, any free port
         self.container.with_kwargs(labels={LABEL: run_id, f"{LABEL}.alias": alias})
+        if network is not None:
+            self.container.with_network(network)
         self.port = 0
+        self.removed = False
 
     def start(self) -> None:
         """Start and wait until psql answers inside the container, then read the loopback port."""
@@ -90,21 +93,48 @@ class Copy:
         return psycopg.connect(dsn, password=self.password, autocommit=True)
 
     def remove(self) -> None:
-        """Remove the container and its data volume; safe to call when it never started."""
-        if self.container_id is not None:
+        """Remove the container and its data volume; safe to call again, or when it never started."""
+        if self.container_id is not None and not self.removed:
             with contextlib.suppress(Exception):  # remove_leftovers() sweeps what is left
                 self.container.stop(force=True, delete_volume=True)
+                self.removed = True
+
+
+class _Postgres(PostgresContainer):
+    """Testcontainers' PostgreSQL, ready once psql answers over TCP inside it. Polled every 0.1 s (each copy
+    waits for this, on the rehearsal's critical path); a container that is gone ends the wait at once instead
+    of being retried until the timeout, so an interrupted rehearsal stops promptly."""
+
+    def _connect(self) -> None:
+        probe = ["psql", "-U", self.username, "-d", self.dbname, "-h", "127.0.0.1", "-Atc", "SELECT 1"]
+        deadline = time.monotonic() + 120
+        while self.exec(["env", f"PGPASSWORD={self.password}", *probe]).exit_code != 0:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"PostgreSQL in {self.image} did not answer within 120 s")
+            time.sleep(0.1)  # poll interval between real queries
+
+
+def run_network(run_id: str) -> Network:
+    """A bridge network of the run's own for its copies: the machine's default bridge does not matter then
+    (the copies are reached on their published loopback ports either way)."""
+    return Network(docker_network_kw={"labels": {LABEL: run_id}}).create()
 
 
 def remove_leftovers(run_id: str) -> list[str]:
-    """Force-remove every container labelled with this run; the ids of those that could not be removed."""
+    """Force-remove every container, then the network, labelled with this run; the ids of what remains."""
     client = DockerClient().client
     remaining = []
-    for container in client.containers.list(all=True, filters={"label": f"{LABEL}={run_id}"}):
+    label = {"label": f"{LABEL}={run_id}"}
+    for container in client.containers.list(all=True, filters=label):
         try:
             container.remove(force=True, v=True)
         except Exception:  # noqa: BLE001 - reported to the user, who can remove it by label
             remaining.append(str(container.id))
+    for network in client.networks.list(filters=label):
+        try:
+            network.remove()
+        except Exception:  # noqa: BLE001
+            remaining.append(f"network {network.name}")
     return remaining
 
 

@@ -7,11 +7,12 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from .rehearsal_copies import LABEL, Copy
 from .rehearsal_source import READ_ONLY_OPTIONS, Source
@@ -27,6 +28,11 @@ _RESTORE_FILTERS = (
     "--no-security-labels",
     "--exit-on-error",
 )
+
+
+# pg_dump and pg_restore processes running now, so an interruption can stop them (see stop_copies).
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+_RUNNING_LOCK = threading.Lock()
 
 
 class CopyError(Exception):
@@ -112,21 +118,38 @@ def _restore(copy: Copy, tools: Tools) -> list[str]:
 
 def _stream(dump_argv: list[str], restore_argv: list[str], source: Source, copy: Copy) -> None:
     with tempfile.TemporaryFile() as dump_err, tempfile.TemporaryFile() as restore_err:
-        dump = subprocess.Popen(  # noqa: S603 - argv built here, no shell
-            dump_argv, stdout=subprocess.PIPE, stderr=dump_err, env=_env(source.password, READ_ONLY_OPTIONS)
-        )
+        dump = _start(dump_argv, stdout=subprocess.PIPE, stderr=dump_err, env=_env(source.password, READ_ONLY_OPTIONS))
         try:
-            restore = subprocess.Popen(  # noqa: S603
-                restore_argv, stdin=dump.stdout, stderr=restore_err, env=_env(copy.password)
-            )
+            restore = _start(restore_argv, stdin=dump.stdout, stderr=restore_err, env=_env(copy.password))
         finally:
             if dump.stdout is not None:
                 dump.stdout.close()  # pg_restore holds the read end; pg_dump sees EPIPE if it dies
-        restore_code, dump_code = restore.wait(), dump.wait()
+        restore_code, dump_code = _wait(restore), _wait(dump)
         if dump_code != 0:
             raise CopyError(f"pg_dump failed: {_last_error(dump_err)}")
         if restore_code != 0:
             raise CopyError(f"pg_restore failed: {_last_error(restore_err)}")
+
+
+def stop_copies() -> None:
+    """Terminate every pg_dump and pg_restore still running: after an interruption, so their threads end."""
+    with _RUNNING_LOCK:
+        for process in _RUNNING:
+            process.terminate()
+
+
+def _start(argv: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(argv, **kwargs)  # noqa: S603 - argv built in this module, no shell
+    with _RUNNING_LOCK:
+        _RUNNING.add(process)
+    return process
+
+
+def _wait(process: subprocess.Popen[bytes]) -> int:
+    code = process.wait()
+    with _RUNNING_LOCK:
+        _RUNNING.discard(process)
+    return code
 
 
 def _pattern(name: str) -> str:
@@ -138,7 +161,7 @@ def _pattern(name: str) -> str:
 def _run(argv: list[str], environ: dict[str, str]) -> None:
     tool = Path(argv[0]).name
     with tempfile.TemporaryFile() as errors:
-        code = subprocess.run(argv, stderr=errors, stdout=subprocess.DEVNULL, env=environ, check=False).returncode  # noqa: S603
+        code = _wait(_start(argv, stderr=errors, stdout=subprocess.DEVNULL, env=environ))
         if code != 0:
             raise CopyError(f"{tool} failed: {_last_error(errors)}")
 

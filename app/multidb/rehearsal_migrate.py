@@ -47,40 +47,81 @@ def copy_config(config: ProjectConfig, copies: Mapping[str, Mapping[str, Any]]) 
     return data
 
 
-def run_migrate_all(
+def plan_and_migrate(
     config: dict[str, Any],
     aliases: Iterable[str],
     *,
-    plan: bool,
     jobs: int,
-    manage_py: Path,
+    app_dir: Path,
+    on_plan: Callable[[MigrateRun], None] = lambda plan: None,
     on_line: Callable[[str, str], None] = lambda alias, message: None,
-) -> MigrateRun:
-    """`manage.py migrate_all` in a child process on `config` (YAML is a superset of JSON), under the same
-    settings module as this process, so a test's or a release's migrations are the ones rehearsed."""
+) -> tuple[MigrateRun, MigrateRun]:
+    """`migrate_all --plan`, then `migrate_all`, on `config` (YAML is a superset of JSON), in one child process
+    under this process's settings module, so a test's or a release's migrations are the ones rehearsed; one
+    Django start-up for both, system checks included as on the command line."""
     with tempfile.TemporaryDirectory(prefix="rehearsal-") as workdir:
-        config_file, report_file = Path(workdir) / "copies.yaml", Path(workdir) / "migrate_all.json"
+        config_file = Path(workdir) / "copies.yaml"
+        reports = Path(workdir) / "plan.json", Path(workdir) / "migrate.json"
         config_file.write_text(json.dumps(config))
         config_file.chmod(0o600)  # the copies' passwords
-        argv = [sys.executable, str(manage_py), "migrate_all", "--json", str(report_file), "--jobs", str(jobs)]
-        argv += ["--plan"] if plan else []
-        argv += [arg for alias in aliases for arg in ("--database", alias)]
+        common = ["--jobs", str(jobs), *(arg for alias in aliases for arg in ("--database", alias))]
+        argv = [sys.executable, "-c", _CHILD, str(app_dir), *map(str, reports), *common]
         environ = {key: value for key, value in os.environ.items() if key != "APP_ENV"}
         environ.update(APP_CONFIG=str(config_file), PYTHONUNBUFFERED="1", NO_COLOR="1")
-        environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
         with tempfile.TemporaryFile(mode="w+") as errors:
-            process = subprocess.Popen(  # noqa: S603 - our own manage.py, argv built here
-                argv, stdout=subprocess.PIPE, stderr=errors, text=True, env=environ
-            )
-            for line in process.stdout or ():
-                match = _PROGRESS.match(line.rstrip())
-                if match:
-                    on_line(match["alias"], match["message"])
-            code = process.wait()
+            process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, text=True, env=environ)  # noqa: S603
+            planned = False
+            try:
+                for line in process.stdout or ():
+                    match = _PROGRESS.match(line.rstrip())
+                    if line.rstrip() == _PLANNED:
+                        planned = True
+                        on_plan(_read(reports[0], "no plan"))
+                    elif match:
+                        on_line(match["alias"], match["message"])
+                code = process.wait()
+            except BaseException:  # interrupted: stop migrate_all before its copies are removed under it
+                process.kill()
+                process.wait()
+                raise
             errors.seek(0)
-            stderr = errors.read().strip()
-        if not report_file.exists():
-            last = stderr.splitlines()[-1] if stderr else f"exit code {code}"
-            return MigrateRun({}, last.removeprefix("CommandError: "))
-        report = json.loads(report_file.read_text())
-    return MigrateRun({entry["alias"]: entry for entry in report["aliases"]}, None)
+            lines = [line for line in errors.read().splitlines() if line.strip()]
+        last = lines[-1].removeprefix("CommandError: ") if lines else f"exit code {code}"
+        plan = _read(reports[0], last)
+        if not planned:
+            on_plan(plan)
+        return plan, _read(reports[1], last)
+
+
+def _read(report: Path, error: str) -> MigrateRun:
+    if not report.exists():
+        return MigrateRun({}, error)
+    return MigrateRun({entry["alias"]: entry for entry in json.loads(report.read_text())["aliases"]}, None)
+
+
+# manage.py's start-up (app/ on sys.path, the settings module), then migrate_all twice: a plan, then the run.
+# argv: app dir, plan report, migrate report, then migrate_all's common arguments. Between the two it prints
+# _PLANNED, so the parent reports the plan before the first migration's line.
+_PLANNED = "rehearsal: plan written"  # as printed by _CHILD
+_CHILD = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+import django
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from multidb.errors import ConfigError
+try:
+    django.setup()
+except ConfigError as error:
+    sys.exit(f"config error: {error}")
+for report, extra in ((sys.argv[2], ["--plan"]), (sys.argv[3], [])):
+    try:
+        call_command("migrate_all", "--json", report, *extra, *sys.argv[4:], skip_checks=False)
+    except CommandError as error:
+        print(f"CommandError: {error}", file=sys.stderr, flush=True)
+        if not os.path.exists(report):  # stopped before migrating (exit 2, failed checks): so would the run
+            sys.exit(2)
+    if extra:
+        print("rehearsal: plan written", flush=True)
+"""

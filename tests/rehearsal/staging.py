@@ -39,7 +39,8 @@ def build(servers: dict[str, Server], directory: Path, *, prefix: str = "staging
     roles = {
         alias: create_service_database(servers[service], f"{prefix}_{service}") for alias, service in SERVICES.items()
     }
-    readers = {alias: add_reader(pair.owner) for alias, pair in roles.items()}
+    password = secrets.token_hex(12)  # one reader password on every server, as the Ansible vault holds it
+    readers = {alias: add_reader(pair.owner, password) for alias, pair in roles.items()}
     owners = {alias: pair.owner for alias, pair in roles.items()}
     runtimes = {alias: pair.runtime for alias, pair in roles.items()}
     owner = Stack(write_config(directory / "owner.yaml", owners), owners)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +16,7 @@ import docker
 import pytest
 
 from tests.integration.appserver import Result
-from tests.rehearsal.staging import Staging, release
+from tests.rehearsal.staging import REPO, Staging, release
 
 TIMEOUT = 300  # three containers to start on a loaded machine
 NEXT = ("ledger.0002_entry_currency_amount_cents", "ledger.0003_fill_amount_cents")
@@ -162,3 +166,30 @@ def test_schema_only_copy_keeps_history_and_allowed_writable_source_is_not_writt
     assert "WRITABLE" in aliases["blog_db"]["access"] and "in containers" in aliases["blog_db"]["copy_method"]
     assert rehearsed.report["schema_only"] is True
     assert rehearsed.staging_after == rehearsed.staging_before
+
+
+def test_sigterm_while_copies_start_removes_every_container_and_network(staging: Staging, tmp_path: Path) -> None:
+    """As when CI cancels a job or Ansible gives up: the rehearsal stops and leaves nothing behind."""
+    client = docker.from_env()
+    label = {"label": "multidb.rehearsal"}
+    containers_before = {container.id for container in client.containers.list(all=True, filters=label)}
+    networks_before = {network.id for network in client.networks.list(filters=label)}
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "DJANGO_SETTINGS"))}
+    environ.update(APP_CONFIG=str(staging.reader.config), PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1", **release("v2"))
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "app" / "manage.py"), "rehearse_migrations", "--output", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environ,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if " container: " in line:  # the first copy answers; the others may still be starting
+            break
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert {container.id for container in client.containers.list(all=True, filters=label)} <= containers_before
+    assert {network.id for network in client.networks.list(filters=label)} <= networks_before

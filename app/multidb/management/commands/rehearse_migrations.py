@@ -103,6 +103,12 @@ class Command(BaseCommand):
             )
         except RehearsalError as error:
             raise CommandError(str(error), returncode=2) from None
+        except KeyboardInterrupt:
+            raise CommandError(
+                "interrupted; no report; the rehearsal's containers were removed "
+                "(any left would show in `docker ps -a --filter label=multidb.rehearsal`)",
+                returncode=130,
+            ) from None
         finally:
             signal.signal(signal.SIGTERM, previous)
         output = Path(options["output"]) if options["output"] else self._default_output(report)
