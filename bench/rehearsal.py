@@ -79,16 +79,19 @@ def floor(staging: Staging, workdir: Path) -> tuple[float, float, str]:
     image = postgres_image()
     copies = {alias: Copy(alias, image, pair.owner.dbname, "bench-floor") for alias, pair in staging.roles.items()}
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=len(copies)) as pool:
-        list(pool.map(Copy.start, copies.values()))
-        ready = time.monotonic()
-        list(pool.map(lambda alias: dump_restore(staging.roles[alias].owner, copies[alias]), copies))
-    copied = time.monotonic()
-    migrated = manage("migrate_all", config=copies_config(staging, copies, workdir), env=release("v2"), timeout=600)
-    check(migrated.returncode == 0, migrated.stdout + migrated.stderr)
-    seconds = time.monotonic() - started
-    with ThreadPoolExecutor(max_workers=len(copies)) as pool:
-        list(pool.map(Copy.remove, copies.values()))
+    try:
+        with ThreadPoolExecutor(max_workers=len(copies)) as pool:
+            list(pool.map(Copy.start, copies.values()))
+            ready = time.monotonic()
+            list(pool.map(lambda alias: dump_restore(staging.roles[alias].owner, copies[alias]), copies))
+        copied = time.monotonic()
+        config = copies_config(staging, copies, workdir)
+        migrated = manage("migrate_all", config=config, env=release("v2"), timeout=600)
+        check(migrated.returncode == 0, migrated.stdout + migrated.stderr)
+        seconds = time.monotonic() - started
+    finally:
+        with ThreadPoolExecutor(max_workers=len(copies)) as pool:
+            list(pool.map(Copy.remove, copies.values()))
     removal = time.monotonic() - started - seconds
     detail = (
         f"containers {ready - started:.2f}s, dump|restore {copied - ready:.2f}s, "
