@@ -77,6 +77,8 @@ class ReplicaPool:
                 continue
             if self._next_check[alias] <= now and not self._usable(alias, now):
                 continue
+            if connections[alias].connection is None and not self._connects(alias, now):
+                continue  # gone since its last check: fail over now rather than fail this read
             return alias
         return self.home
 
@@ -86,14 +88,7 @@ class ReplicaPool:
         try:
             lag = replica_lag(connections[alias])
         except DatabaseError as error:
-            self._avoid_until[alias] = now + self._cooldown
-            logger.warning(
-                "replica %s unavailable, reading from %s for %.0fs: %s",
-                alias,
-                self.home,
-                self._cooldown,
-                type(error).__name__,
-            )
+            self._unavailable(alias, now, error)
             return False
         if lag is not None and lag > self._max_lag:
             self._avoid_until[alias] = now + self._check_every
@@ -101,6 +96,25 @@ class ReplicaPool:
             return False
         self._avoid_until.pop(alias, None)
         return True
+
+    def _connects(self, alias: str, now: float) -> bool:
+        """Open the connection the read is about to use (it would be opened for it anyway)."""
+        try:
+            connections[alias].ensure_connection()
+        except DatabaseError as error:
+            self._unavailable(alias, now, error)
+            return False
+        return True
+
+    def _unavailable(self, alias: str, now: float, error: DatabaseError) -> None:
+        self._avoid_until[alias] = now + self._cooldown
+        logger.warning(
+            "replica %s unavailable, reading from %s for %.0fs: %s",
+            alias,
+            self.home,
+            self._cooldown,
+            type(error).__name__,
+        )
 
 
 def replica_lag(connection: BaseDatabaseWrapper) -> float | None:

@@ -68,6 +68,32 @@ def test_a_replica_that_cannot_connect_is_skipped(tmp_path: Path) -> None:
     assert "replica blog_replica unavailable, reading from blog_db for 60s" in result.stderr
 
 
+REPLICA_DIES = """
+import os
+from django.db import connections
+from apps.blog.models import Post
+print("first:", Post.objects.filter(title="only-on-replica").exists())
+connections.close_all()  # the request ends
+os.rename("{directory}", "{directory}-gone")  # the replica goes away, long before its next check is due
+print("second:", Post.objects.filter(title="only-on-replica").exists())
+"""
+
+
+def test_a_replica_that_stops_between_checks_is_skipped_at_the_next_read(tmp_path: Path) -> None:
+    config = replicated(tmp_path)
+    directory = tmp_path / "replica-dir"
+    directory.mkdir()
+    (tmp_path / "replica.sqlite3").rename(directory / "replica.sqlite3")
+    config.write_text(config.read_text().replace(f"{tmp_path}/replica.sqlite3", f"{directory}/replica.sqlite3"))
+
+    result = manage("shell", "-c", REPLICA_DIES.format(directory=directory), config=config)
+
+    assert result.returncode == 0, result.stderr
+    assert "first: True" in result.stdout  # the replica served the first read
+    assert "second: False" in result.stdout  # the home served the second: no error reached the caller
+    assert "replica blog_replica unavailable, reading from blog_db for 60s" in result.stderr
+
+
 def test_health_reports_a_down_replica_without_making_the_app_unready(tmp_path: Path) -> None:
     config = replicated(tmp_path, replica=f"{tmp_path}/missing-dir/replica.sqlite3")
     result = manage("dbhealth", "--json", config=config)
