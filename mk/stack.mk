@@ -2,10 +2,14 @@
 # Docker and Compose if missing, picks or builds the base images, generates .env,
 # builds the app image and starts db-main, db-blog, db-shop, migrate and app.
 # ENV_FILE selects another env file; COMPOSE_PROJECT_NAME another stack.
+# PROFILE=replica (or COMPOSE_PROFILES=replica in the env file) adds db-blog-replica.
 
 ENV_FILE ?= .env
 COMPOSE := ENV_FILE=$(ENV_FILE) scripts/compose.sh
 export ENV_FILE
+ifdef PROFILE
+export COMPOSE_PROFILES := $(PROFILE)
+endif
 TEST_LAYERS += test-e2e
 
 .PHONY: bootstrap up down destroy logs ps migrate psql-main psql-blog psql-shop test-e2e
@@ -14,12 +18,13 @@ bootstrap: ## Install/start Docker and Compose v2 if missing; choose or build ba
 	@scripts/bootstrap-docker.sh
 	@scripts/ensure-images.sh
 
-up: bootstrap ## Start the stack (build, migrate, app); print the URL and /readyz
+up: bootstrap ## Start the stack (build, migrate, app); print the URL and /readyz (PROFILE=replica: with a blog replica)
 	@scripts/ensure-env.sh $(ENV_FILE)
 	@scripts/stack-up.sh
 
+# down, destroy, logs and ps act on every profile: a replica started with PROFILE=replica included.
 down: ## Stop the stack and remove its containers; data volumes are kept
-	@$(COMPOSE) --progress quiet down
+	@$(COMPOSE) --progress quiet --profile '*' down
 
 destroy: ## Remove the stack and its data volumes (asks first unless FORCE=1)
 	@if [ "$(FORCE)" != 1 ]; then \
@@ -27,13 +32,13 @@ destroy: ## Remove the stack and its data volumes (asks first unless FORCE=1)
 	  read -r -p "Delete every database of this stack ($(ENV_FILE), project $${COMPOSE_PROJECT_NAME:-$(notdir $(CURDIR))})? [y/N] " answer; \
 	  [ "$$answer" = y ] || { echo "destroy: kept everything"; exit 1; }; \
 	fi
-	@$(COMPOSE) --progress quiet down --volumes --remove-orphans
+	@$(COMPOSE) --progress quiet --profile '*' down --volumes --remove-orphans
 
 logs: ## Follow the stack's logs (SERVICE=app for one service)
-	@$(COMPOSE) logs --follow --tail 100 $(SERVICE)
+	@$(COMPOSE) --profile '*' logs --follow --tail 100 $(SERVICE)
 
 ps: ## Show the stack's containers and their health
-	@$(COMPOSE) ps --all
+	@$(COMPOSE) --profile '*' ps --all
 
 migrate: ## Run the migrate job again (ARGS="--plan" etc. go to migrate_all)
 	@scripts/build-app-image.sh
@@ -49,4 +54,4 @@ psql-shop: ## psql on shop_db's database (shop), as superuser
 	@$(COMPOSE) exec db-shop psql -U postgres -d shop
 
 test-e2e: venv bootstrap ## Run the end-to-end tests against a separate Compose stack
-	$(PY) -m pytest tests/e2e/test_stack.py -m e2e -q
+	$(PY) -m pytest tests/e2e/test_stack.py tests/e2e/test_replica_profile.py -m e2e -q

@@ -30,7 +30,9 @@ report_failure() {
   while IFS=$'\t' read -r service state exit_code health; do
     status[$service]="$state:$exit_code:$health"
   done < <("${compose[@]}" ps --all --format '{{.Service}}{{"\t"}}{{.State}}{{"\t"}}{{.ExitCode}}{{"\t"}}{{.Health}}')
-  for service in db-main db-blog db-shop migrate app; do
+  local services=(db-main db-blog db-shop)
+  [[ -z ${status[db-blog-replica]:-} ]] || services+=(db-blog-replica)   # the replica profile
+  for service in "${services[@]}" migrate app; do
     IFS=: read -r state exit_code health <<<"${status[$service]:-missing::}"
     case $service:$state:$health in
       migrate:exited:) [[ $exit_code == 0 ]] && continue ;;
@@ -69,6 +71,14 @@ import sys
 import urllib.error
 import urllib.request
 
+
+def replica(db):
+    if not db.get("replica"):
+        return ""
+    lag = db.get("lag_seconds")
+    return " (replica, lag " + ("unknown" if lag is None else f"{lag}s") + ")"
+
+
 try:
     with urllib.request.urlopen(sys.argv[1], timeout=15) as response:
         status, body = response.status, response.read()
@@ -76,7 +86,7 @@ except urllib.error.HTTPError as error:
     status, body = error.code, error.read()
 try:
     databases = json.loads(body)["databases"]
-    verdicts = ", ".join(f"{alias} {db['status']}" for alias, db in databases.items())
+    verdicts = ", ".join(f"{alias} {db['status']}{replica(db)}" for alias, db in databases.items())
 except (ValueError, KeyError, TypeError):
     verdicts = body.decode(errors="replace")[:200]
 print(f"readyz: HTTP {status}: {verdicts}")
