@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,21 +14,12 @@ from typing import Any
 from .config import ProjectConfig
 from .migrator import one_line
 from .rehearsal_copies import Copy, RehearsalError, choose_image, docker_available, remove_leftovers, run_network
-from .rehearsal_dump import CopyError, Tools, copy_database, find_tools, stop_copies
+from .rehearsal_dump import CopyError, Tools, find_tools, stop_copies
 from .rehearsal_migrate import MigrateRun, copy_config, plan_and_migrate
 from .rehearsal_report import AliasReport, Report
-from .rehearsal_source import (
-    HISTORY_TABLES,
-    Snapshot,
-    Source,
-    exported_snapshot,
-    server_major,
-    take_snapshot,
-    write_access,
-)
+from .rehearsal_source import Snapshot, Source, server_major, write_access
+from .rehearsal_steps import Progress, count_and_remove, make_copy, start_copy, verify_source
 from .routing import RoutingTable
-
-Progress = Callable[[str, str], None]  # (alias, message)
 
 
 @dataclass(frozen=True)
@@ -84,19 +75,27 @@ def rehearse(
             alias: Copy(alias, images[major], sources[alias].conninfo["dbname"], report.run_id, network)
             for alias, major in majors.items()
         }
-        starting = {alias: pool.submit(_start, copy, progress) for alias, copy in copies.items()}
+        starting = {alias: pool.submit(start_copy, copy, progress) for alias, copy in copies.items()}
         copying = {
             alias: pool.submit(
-                _copy, sources[alias], copy, starting[alias], tools[majors[alias]], options, report, progress
+                make_copy,
+                sources[alias],
+                copy,
+                starting[alias],
+                tools[majors[alias]],
+                options.dump_jobs,
+                options.schema_only,
+                report,
+                progress,
             )
             for alias, copy in copies.items()
         }
         befores = {alias: future.result() for alias, future in copying.items()}
         _migrate(config, table, selected, copies, options, base_dir, report, progress)
         # Each copy is removed as soon as its rows are counted, while the sources are read again.
-        tasks = [pool.submit(_count_and_remove, copy, report.aliases[copy.alias], progress) for copy in copies.values()]
+        tasks = [pool.submit(count_and_remove, copy, report.aliases[copy.alias], progress) for copy in copies.values()]
         tasks += [
-            pool.submit(_verify, sources[a], before, report.aliases[a], progress) for a, before in befores.items()
+            pool.submit(verify_source, sources[a], before, report.aliases[a], progress) for a, before in befores.items()
         ]
         for task in tasks:
             task.result()
@@ -162,65 +161,6 @@ def _tools(major: int, where: str) -> Tools:
         raise RehearsalError(str(error)) from None
 
 
-def _start(copy: Copy, progress: Progress) -> None:
-    started = time.monotonic()
-    copy.start()
-    progress(
-        copy.alias, f"container: {copy.image} on 127.0.0.1:{copy.port}, ready in {time.monotonic() - started:.2f}s"
-    )
-
-
-def _copy(
-    source: Source,
-    copy: Copy,
-    starting: Future[None],
-    tools: Tools,
-    options: Options,
-    report: Report,
-    progress: Progress,
-) -> Snapshot | None:
-    """Snapshot the source, copy it in that same snapshot, check the copy holds every row; None if unread."""
-    entry = report.aliases[copy.alias]
-    entry.image = copy.image
-    before: Snapshot | None = None
-    try:
-        with source.connect() as connection, exported_snapshot(connection) as snapshot:
-            before = take_snapshot(connection)
-            try:
-                starting.result()
-            except Exception as error:
-                raise RuntimeError(f"copy container did not start: {one_line(error)}") from error
-            entry.container = copy.container_id
-            # --schema-only still copies the migration history: without it every migration would look due.
-            history = [name for name in before.rows if name.removeprefix("public.") in HISTORY_TABLES]
-            without_rows = [name for name in before.rows if name not in history] if options.schema_only else []
-            result = copy_database(
-                source,
-                copy,
-                tools,
-                snapshot=snapshot,
-                jobs=options.dump_jobs,
-                without_rows=without_rows,
-                run_id=report.run_id,
-            )
-        entry.copy_method, entry.seconds["copy"] = f"{result.method}, tools {tools.description}", result.seconds
-        with copy.connect() as connection:
-            restored = take_snapshot(connection)
-        entry.rows = {t: {"source": n, "before": restored.rows.get(t), "after": None} for t, n in before.rows.items()}
-        missing = [t for t, n in before.rows.items() if restored.rows.get(t) != (0 if t in without_rows else n)]
-        if missing:
-            raise RuntimeError(f"the copy's rows differ from the source snapshot's in {', '.join(missing)}")
-        rows = sum(before.rows.values())
-        progress(
-            copy.alias, f"copy: {rows:,} rows in {len(before.rows)} tables, {result.seconds:.2f}s ({result.method})"
-        )
-        entry.status = "ok"
-    except Exception as error:  # noqa: BLE001 - one alias's failed copy does not stop the others
-        entry.fail(one_line(error))
-        progress(copy.alias, f"copy: FAILED: {entry.error}")
-    return before
-
-
 def _migrate(
     config: ProjectConfig,
     table: RoutingTable,
@@ -270,36 +210,6 @@ def _migrate(
             progress(alias, f"migrate: FAILED in {result['failed_migration'] or '?'}: {result['reason']}")
         else:
             progress(alias, f"migrate: ok, {len(entry.migrations)} applied in {result['seconds']:.2f}s")
-
-
-def _count_and_remove(copy: Copy, entry: AliasReport, progress: Progress) -> None:
-    """The copy's rows per table after migrate_all, then the copy is removed."""
-    try:
-        if entry.rows:
-            with copy.connect() as connection:
-                after = take_snapshot(connection).rows
-            for name in sorted(set(after) - set(entry.rows)):
-                entry.rows[name] = {"source": None, "before": None, "after": None}
-            for name, counts in entry.rows.items():
-                counts["after"] = after.get(name)
-    finally:
-        copy.remove()
-        progress(copy.alias, "container: removed" if copy.removed else "container: NOT removed (swept by label later)")
-
-
-def _verify(source: Source, before: Snapshot | None, entry: AliasReport, progress: Progress) -> None:
-    """Read the source again: its recorded migrations and rows per table must be as in the dumped snapshot."""
-    if before is None:
-        return
-    try:
-        with source.connect() as connection:
-            entry.source_changes = before.differences(take_snapshot(connection))
-    except Exception as error:  # noqa: BLE001 - reported as "not verified"
-        entry.source_changes = [f"could not re-read the source: {one_line(error)}"]
-        return
-    entry.source_unchanged = not entry.source_changes
-    verdict = "unchanged" if entry.source_unchanged else "CHANGED: " + "; ".join(entry.source_changes)
-    progress(entry.alias, f"source: {verdict} (recorded migrations and rows per table)")
 
 
 def _remove(copies: Mapping[str, Copy], report: Report) -> None:
