@@ -25,6 +25,18 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["MULTIDB_TEST_WORKDIR"] = str(workdir)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Whole folders are one layer, so `pytest -m integration` selects them without a marker on every test.
+    layers = {
+        REPO / "tests" / "integration": pytest.mark.integration,
+        REPO / "tests" / "rehearsal": pytest.mark.integration,
+    }
+    for item in items:
+        for folder, marker in layers.items():
+            if folder in item.path.parents:
+                item.add_marker(marker)
+
+
 def pytest_unconfigure() -> None:
     workdir = os.environ.get("MULTIDB_TEST_WORKDIR")
     if workdir:

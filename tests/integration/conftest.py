@@ -26,14 +26,6 @@ from tests.integration.postgres import (
 )
 from tests.integration.stack import LeastPrivilege, Stack
 
-HERE = Path(__file__).parent
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if HERE in item.path.parents:
-            item.add_marker(pytest.mark.integration)
-
 
 @pytest.fixture(scope="session")
 def docker_engine() -> None:

@@ -4,7 +4,6 @@ migrated with release v1 and seeded; tests rehearse other releases against it wi
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -12,14 +11,6 @@ import pytest
 from tests.integration.conftest import docker_engine  # noqa: F401
 from tests.integration.postgres import running_servers
 from tests.rehearsal.staging import Staging, build, seed
-
-HERE = Path(__file__).parent
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if HERE in item.path.parents:
-            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")
