@@ -6,11 +6,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.apps import AppConfig, apps
-from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
 from django.db import models
 
-from .routing import RoutingTable
+from .routing import RoutingTable, current_table
 
 
 @register(Tags.models)
@@ -24,7 +23,7 @@ def check_cross_database_relations(app_configs: Sequence[AppConfig] | None = Non
     collector looks for the dependent rows in the deleted object's database, so deleting
     the target (e.g. a user) fails with "no such table".
     """
-    table: RoutingTable = settings.MULTIDB_ROUTING
+    table = current_table()
     errors: list[CheckMessage] = []
     for model in _models(app_configs):
         home = table.route(model._meta.app_label).home
@@ -81,7 +80,7 @@ def _relation_errors(
 @register(Tags.models)
 def check_config_matches_registry(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
     """multidb.E003: the config routes an app label that the app registry does not have."""
-    table: RoutingTable = settings.MULTIDB_ROUTING
+    table = current_table()
     registered = {config.label for config in apps.get_app_configs()}
     return [
         Error(
@@ -96,7 +95,7 @@ def check_config_matches_registry(app_configs: Sequence[AppConfig] | None = None
 @register(Tags.models)
 def check_shard_keys(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
     """multidb.E005: every model of a sharded app must have the shard group's key field."""
-    table: RoutingTable = settings.MULTIDB_ROUTING
+    table = current_table()
     errors: list[CheckMessage] = []
     for model in _models(app_configs):
         group = table.route(model._meta.app_label).shard

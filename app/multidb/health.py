@@ -18,7 +18,7 @@ from django.db.utils import load_backend
 from .history import ROUTED_TABLE, sqlite_file_missing
 from .migrator import one_line
 from .replicas import replica_lag
-from .routing import RoutingTable
+from .routing import RoutingTable, current_table
 
 
 @dataclass
@@ -54,7 +54,7 @@ class HealthReport:
 
 def check_databases(timeout: float | None = None) -> HealthReport:
     """Check every alias concurrently: one hung database costs one timeout, not one per alias."""
-    table: RoutingTable = settings.MULTIDB_ROUTING
+    table = current_table()
     timeout = timeout if timeout is not None else settings.MULTIDB_HEALTH_TIMEOUT
     results: dict[str, AliasHealth] = {}
     # Daemon threads: a database that never answers must not keep the process (or the request) waiting.

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from .replicas import pinning_scope
-from .routing import RoutingTable
+from .routing import current_table
 
 COOKIE = "multidb_rw"
 
@@ -22,7 +21,7 @@ class ReadYourWritesMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        table: RoutingTable = settings.MULTIDB_ROUTING
+        table = current_table()
         self.window = table.options.read_your_writes_seconds
         self.homes = frozenset(route.home for route in table.routes.values() if route.replicas)
 

@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.sql import emit_post_migrate_signal, emit_pre_migrate_signal
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
@@ -189,8 +188,3 @@ class _RoutedExecutor(MigrationExecutor):
 def _create_sqlite_folder(connection: Any) -> None:
     if sqlite_file_missing(connection):
         Path(connection.settings_dict["NAME"]).parent.mkdir(parents=True, exist_ok=True)
-
-
-def routing_table() -> RoutingTable:
-    table: RoutingTable = settings.MULTIDB_ROUTING
-    return table

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Model
 
 from .replicas import ReplicaPool, pin
-from .routing import RoutingTable
+from .routing import current_table
 from .sharding import ShardGroup, ShardKeyMissingError
 
 
@@ -16,7 +15,7 @@ class ConfigRouter:
     """Routes each model by its app label; see the routing rules in README.md."""
 
     def __init__(self) -> None:
-        table: RoutingTable = settings.MULTIDB_ROUTING
+        table = current_table()
         options = table.options
         self._table = table
         # Flattened per-method dicts: one .get() per decision for apps without replicas or shards.

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from .config import ProjectConfig, RoutingOptions
 from .loader import app_labels
 from .sharding import ShardGroup
@@ -50,6 +52,12 @@ class RoutingTable:
 
     def apps_migrated_on(self, alias: str) -> tuple[str, ...]:
         return tuple(label for label, route in self.routes.items() if alias in route.migrate_on)
+
+
+def current_table() -> RoutingTable:
+    """The table the settings module built at start; the one place that reads it from settings."""
+    table: RoutingTable = settings.MULTIDB_ROUTING
+    return table
 
 
 def build_routing_table(config: ProjectConfig, installed_apps: Iterable[str]) -> RoutingTable:

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 _JUMP_MULTIPLIER = 2862933555777941757
@@ -63,7 +62,9 @@ class ShardKeyMissingError(ImproperlyConfigured):
 def shard_for(model_or_label: Any, key: Any) -> str:
     """The alias holding `key`'s rows of a sharded model or app label: `Post.objects.using(shard_for(Post, 7))`."""
     label = model_or_label if isinstance(model_or_label, str) else model_or_label._meta.app_label
-    group = settings.MULTIDB_ROUTING.route(label).shard
+    from .routing import current_table  # routing imports this module
+
+    group = current_table().route(label).shard
     if group is None:
         raise ImproperlyConfigured(f"app '{label}' is not sharded; see `python app/manage.py dbroutes`")
     alias: str = group.alias_for(key)

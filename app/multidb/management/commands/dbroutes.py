@@ -9,8 +9,7 @@ from typing import Any
 from django.apps import apps
 from django.core.management.base import BaseCommand
 
-from multidb.migrator import routing_table
-from multidb.routing import Route
+from multidb.routing import Route, current_table
 
 
 class Command(BaseCommand):
@@ -20,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the table as JSON.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        table = routing_table()
+        table = current_table()
         rows = []
         for config in sorted(apps.get_app_configs(), key=lambda config: config.label):
             rows.append(_row(config.label, table.route(config.label)))

@@ -14,7 +14,8 @@ from typing import Any
 from django.core.management.base import CommandError
 from django.core.management.commands import migrate
 
-from multidb.migrator import migrate_alias, routing_table
+from multidb.migrator import migrate_alias
+from multidb.routing import current_table
 
 
 class Command(migrate.Command):
@@ -23,7 +24,7 @@ class Command(migrate.Command):
     def handle(self, *args: Any, **options: Any) -> None:
         alias = options["database"]
         self.verbosity = options["verbosity"]
-        table = routing_table()
+        table = current_table()
         history = table.migratable.get(alias)
         if history is None or history == alias:
             super().handle(*args, **options)

@@ -15,8 +15,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connections
 
 from multidb.history import sqlite_file_missing
-from multidb.migrator import AliasResult, migrate_all, one_line, routing_table
+from multidb.migrator import AliasResult, migrate_all, one_line
 from multidb.pending_models import missing_migrations
+from multidb.routing import current_table
 
 
 class Command(BaseCommand):
@@ -53,7 +54,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        table = routing_table()
+        table = current_table()
         selected = options["databases"] or list(table.aliases)
         unknown = [alias for alias in selected if alias not in table.aliases]
         if unknown:

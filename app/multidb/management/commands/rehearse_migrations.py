@@ -13,9 +13,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from multidb.migrator import routing_table
 from multidb.rehearsal_copies import RehearsalError
 from multidb.rehearsal_report import Report
+from multidb.routing import current_table
 
 
 class Command(BaseCommand):
@@ -60,7 +60,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from multidb.rehearsal import Options, rehearse  # imports Testcontainers: only when rehearsing
 
-        table = routing_table()
+        table = current_table()
         selected = tuple(options["databases"] or ())
         wrong = [alias for alias in selected if alias not in table.migratable]
         if wrong:
