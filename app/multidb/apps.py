@@ -1,4 +1,4 @@
-"""App config: registers the routing system checks."""
+"""App config: registers the routing system checks and the shard placement guard."""
 
 from django.apps import AppConfig
 
@@ -8,4 +8,4 @@ class MultidbConfig(AppConfig):
     verbose_name = "Multi-database routing"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the checks
+        from . import checks, sharding  # noqa: F401 - registers the checks and the pre_save shard guard

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import itertools
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
+from types import TracebackType
+from typing import Any, TypeVar, overload
 
 from django.db import DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -25,6 +29,52 @@ class Pins(set[str]):
 
 # The current request's pins (or, outside requests, the thread's or task's own).
 _pinned: ContextVar[Pins | None] = ContextVar("multidb_pinned", default=None)
+# Inside use_home(): every read goes to its home. A context variable, so each thread and task has its own.
+_home_only: ContextVar[bool] = ContextVar("multidb_home_only", default=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _UseHome:
+    """The context manager (and decorator) `use_home()` returns; fresh per `with` or per call."""
+
+    def __init__(self) -> None:
+        self._tokens: list[Token[bool]] = []
+
+    def __enter__(self) -> None:
+        self._tokens.append(_home_only.set(True))
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        _home_only.reset(self._tokens.pop())
+
+    def __call__(self, func: F) -> F:
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def pinned_async(*args: Any, **kwargs: Any) -> Any:
+                with _UseHome():
+                    return await func(*args, **kwargs)
+
+            return pinned_async  # type: ignore[return-value]  # same signature, by functools.wraps
+
+        @functools.wraps(func)
+        def pinned(*args: Any, **kwargs: Any) -> Any:
+            with _UseHome():  # a new one per call: concurrent calls in other threads keep their own tokens
+                return func(*args, **kwargs)
+
+        return pinned  # type: ignore[return-value]
+
+
+@overload
+def use_home() -> _UseHome: ...
+@overload
+def use_home(func: F) -> F: ...
+def use_home(func: F | None = None) -> _UseHome | F:
+    """Send every read inside to the home, never a replica: `with use_home():`, `@use_home` or `@use_home()`.
+
+    Like django-multidb-router's `use_primary_db`; per thread and per asyncio task (contextvars).
+    """
+    return _UseHome() if func is None else _UseHome()(func)
 
 
 def pin(home: str) -> None:
@@ -68,7 +118,7 @@ class ReplicaPool:
     def pick(self) -> str:
         """The alias for one read: a usable replica, else the home."""
         pinned = _pinned.get()
-        if (pinned and self.home in pinned) or connections[self.home].in_atomic_block:
+        if _home_only.get() or (pinned and self.home in pinned) or connections[self.home].in_atomic_block:
             return self.home
         now = time.monotonic()
         for _ in self.replicas:

@@ -8,11 +8,17 @@ from django.db.models import Model
 
 from .replicas import ReplicaPool, pin
 from .routing import current_table
-from .sharding import ShardGroup, ShardKeyMissingError
+from .sharding import place
 
 
 class ConfigRouter:
-    """Routes each model by its app label; see the routing rules in README.md."""
+    """Routes each model by its app label; see the routing rules in README.md.
+
+    Like every Django router it answers None where the config has no say, so a router listed
+    after it decides those: models of app labels the table does not know (not installed when
+    the settings built it) and aliases the config does not define. Apps the config leaves
+    unlisted are still decided: they live on default.
+    """
 
     def __init__(self) -> None:
         table = current_table()
@@ -21,7 +27,6 @@ class ConfigRouter:
         # Flattened per-method dicts: one .get() per decision for apps without replicas or shards.
         self._homes = {label: route.home for label, route in table.routes.items() if route.shard is None}
         self._read_homes = {label: home for label, home in self._homes.items() if not table.routes[label].replicas}
-        self._home_fallback = table.fallback.home
         pools: dict[tuple[str, tuple[str, ...]], ReplicaPool] = {}
         self._pools = {
             label: pools.setdefault(
@@ -41,12 +46,13 @@ class ConfigRouter:
         self._shards = {label: route.shard for label, route in table.routes.items() if route.shard is not None}
         self._migrate = {label: route.migrate_on for label, route in table.routes.items()}
         self._migrate_fallback = table.fallback.migrate_on
-        # A replica holds its home's rows, so objects on the two may be related.
-        self._same_data = {
-            frozenset((route.home, replica)) for route in table.routes.values() for replica in route.replicas
+        self._aliases = frozenset(table.aliases)
+        # A replica holds its home's rows, so objects read from it count as read from the home.
+        self._replica_homes = {
+            (label, replica): route.home for label, route in table.routes.items() for replica in route.replicas
         }
 
-    def db_for_read(self, model: type[Model], **hints: Any) -> str:
+    def db_for_read(self, model: type[Model], **hints: Any) -> str | None:
         label = model._meta.app_label
         home = self._read_homes.get(label)
         if home is not None:
@@ -55,50 +61,33 @@ class ConfigRouter:
         if pool is not None:
             return pool.pick()
         group = self._shards.get(label)
-        return self._home_fallback if group is None else _shard(group, model, hints)
+        return None if group is None else place(group, model, hints, reading=True)
 
-    def db_for_write(self, model: type[Model], **hints: Any) -> str:
+    def db_for_write(self, model: type[Model], **hints: Any) -> str | None:
         label = model._meta.app_label
         group = self._shards.get(label)
-        home = self._homes.get(label, self._home_fallback) if group is None else _shard(group, model, hints)
+        if group is not None:
+            return place(group, model, hints, reading=False)
+        home = self._homes.get(label)
         if home in self._replicated_homes:
             pin(home)  # read-your-writes: later reads of any app homed here skip its replicas
         return home
 
-    def allow_relation(self, obj1: Model, obj2: Model, **hints: Any) -> bool:
+    def allow_relation(self, obj1: Model, obj2: Model, **hints: Any) -> bool | None:
         db1, db2 = obj1._state.db, obj2._state.db
-        if db1 is None or db2 is None or db1 == db2 or frozenset((db1, db2)) in self._same_data:
+        if db1 is None or db2 is None or db1 == db2:
             return True
+        if db1 not in self._aliases or db2 not in self._aliases:
+            return None
+        if self._source(obj1, db1) == self._source(obj2, db2):
+            return True  # home and replica, or two replicas of one home: the same rows
         return self._table.cross_database_relations
 
-    def allow_migrate(self, db: str, app_label: str, model_name: str | None = None, **hints: Any) -> bool:
+    def allow_migrate(self, db: str, app_label: str, model_name: str | None = None, **hints: Any) -> bool | None:
+        if db not in self._aliases:
+            return None
         return db in self._migrate.get(app_label, self._migrate_fallback)
 
-
-def _shard(group: ShardGroup, model: type[Model], hints: dict[str, Any]) -> str:
-    """The shard named by the instance (or a `shard_key` hint); refuse rather than guess."""
-    if "shard_key" in hints:
-        return group.alias_for(hints["shard_key"])
-    instance = hints.get("instance")
-    if instance is not None:
-        if isinstance(instance, model):
-            return group.alias_for(getattr(instance, group.key, None))
-        if instance._state.db in group.aliases:  # a related object already loaded from a shard
-            db: str = instance._state.db
-            return db
-        # A related manager of the key's target, e.g. user.blog_posts with key author_id: the key is its pk.
-        field = _key_field(model, group.key)
-        if field is not None and isinstance(instance, field.related_model):
-            return group.alias_for(instance.pk)
-    raise ShardKeyMissingError(
-        f"{model._meta.label} is sharded by {group.key} over {', '.join(group.aliases)} (shard group "
-        f"'{group.name}'), and this query carries no key: use .using(shard_for({model.__name__}, key)), "
-        f"save an instance ({model.__name__}(...).save()), or go through a related manager"
-    )
-
-
-def _key_field(model: type[Model], key: str) -> Any:
-    for field in model._meta.concrete_fields:
-        if key in (field.name, field.attname) and field.is_relation:
-            return field
-    return None
+    def _source(self, obj: Model, db: str) -> str:
+        """The alias whose rows `obj` was read from: its home when `db` is one of the home's replicas."""
+        return self._replica_homes.get((obj._meta.app_label, db), db)

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from .config import ProjectConfig, RoutingOptions
 from .loader import app_labels
-from .sharding import ShardGroup
+from .shard_keys import ShardGroup
 
 DEFAULT = "default"
 
@@ -61,7 +61,7 @@ def current_table() -> RoutingTable:
 
 
 def build_routing_table(config: ProjectConfig, installed_apps: Iterable[str]) -> RoutingTable:
-    """Apply the routing rules of DESIGN.md to a validated config."""
+    """Apply the routing rules (README.md, "Routing rules") to a validated config."""
     databases = config.databases
     labels = app_labels(installed_apps)
     migratable = {
@@ -78,11 +78,11 @@ def build_routing_table(config: ProjectConfig, installed_apps: Iterable[str]) ->
                 replicas.setdefault(label, []).append(alias)
             elif "write" in db.operations:
                 homes[label] = alias
-    shards = {
-        labels[app]: ShardGroup(name, group.aliases, group.key, group.strategy)
+    groups = {
+        name: ShardGroup(name, group.aliases, group.key, group.strategy, tuple(labels[app] for app in group.apps))
         for name, group in config.shards.items()
-        for app in group.apps
     }
+    shards = {label: group for group in groups.values() for label in group.labels}
 
     def route_for(label: str) -> Route:
         if label in shards:

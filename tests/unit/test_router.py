@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.db import router
+from django.db.models import Model
+from django.db.utils import ConnectionRouter
 from django.test import override_settings
 
 from apps.blog.models import Comment, Post
@@ -93,3 +96,64 @@ def test_dbroutes_prints_the_table(tmp_path: Path) -> None:
     assert rows["shop"] == ["shop_db", "shop_db", "shop_db", "shop_db"]
     assert rows["auth"] == ["default"] * 4
     assert list(tmp_path.iterdir()) == [tmp_path / "local.yaml"]  # no database touched
+
+
+def on(alias: str, obj: Any) -> Any:
+    obj._state.db = alias
+    return obj
+
+
+def test_two_replicas_of_one_home_relate_with_cross_database_relations_off() -> None:
+    replica = {"apps": ["blog"], "operations": ["read"]}
+    table = table_for(
+        {
+            "default": {"name": "a"},
+            "blog_db": {"name": "b", "apps": ["blog"]},
+            "blog_replica_1": {"name": "b1", **replica},
+            "blog_replica_2": {"name": "b2", **replica},
+        },
+        routing={"cross_database_relations": False},
+    )
+    with override_settings(MULTIDB_ROUTING=table):
+        ours = ConfigRouter()
+        pairs = [("blog_replica_1", "blog_replica_2"), ("blog_db", "blog_replica_2"), ("blog_replica_1", "blog_db")]
+        for first, second in pairs:
+            assert ours.allow_relation(on(first, Comment()), on(second, Post())) is True, (first, second)
+            assert ours.allow_relation(on(second, Post()), on(first, Comment())) is True, (second, first)
+        # A replica is its home's rows only: a user (default) and a post read from a replica are still apart.
+        assert ours.allow_relation(on("default", User()), on("blog_replica_1", Post())) is False
+
+
+class ArchiveRouter:
+    """A project's own router, listed after ours: it routes what our config leaves undecided."""
+
+    def db_for_read(self, model: type[Model], **hints: Any) -> str:
+        return "archive"
+
+    db_for_write = db_for_read
+
+    def allow_migrate(self, db: str, app_label: str, **hints: Any) -> bool:
+        return db == "archive"
+
+    def allow_relation(self, obj1: Model, obj2: Model, **hints: Any) -> bool:
+        return False
+
+
+def test_a_router_after_ours_decides_what_the_config_does_not() -> None:
+    # shop was not installed when this table was built, and "archive" is not a configured alias.
+    table = build_routing_table(
+        ProjectConfig.model_validate(
+            {"databases": {"default": {"name": "a"}, "blog_db": {"name": "b", "apps": ["blog"]}}}
+        ),
+        [app for app in INSTALLED_APPS if app != "apps.shop"],
+    )
+    with override_settings(MULTIDB_ROUTING=table):
+        chain = ConnectionRouter([ConfigRouter(), ArchiveRouter()])
+        assert chain.db_for_write(Product) == chain.db_for_read(Order) == "archive"
+        assert chain.allow_migrate("archive", "blog") is True and chain.allow_migrate("archive", "auth") is True
+        assert chain.allow_relation(on("archive", Order()), on("default", User())) is False
+        # What the config does decide stays ours, unlisted apps (auth: default) included.
+        assert chain.db_for_write(Post) == chain.db_for_read(Comment) == "blog_db"
+        assert chain.db_for_read(User, instance=on("blog_db", Post())) == "default"
+        assert chain.allow_migrate("blog_db", "auth") is False and chain.allow_migrate("default", "shop") is True
+        assert chain.allow_relation(on("blog_db", Post()), on("default", User())) is True
