@@ -55,7 +55,7 @@ class RoutingTable:
 
 
 def current_table() -> RoutingTable:
-    """The table the settings module built at start; the one place that reads it from settings."""
+    """The table the settings module built at start (settings.MULTIDB_ROUTING); nothing else reads it."""
     table: RoutingTable = settings.MULTIDB_ROUTING
     return table
 

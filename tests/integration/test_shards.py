@@ -120,3 +120,42 @@ def test_dbhealth_covers_every_shard(sharded: tuple[Stack, str], servers: dict[s
     assert report["failing"] == ["shard_2"]
     assert report["databases"]["shard_2"]["status"] == "unmigrated"
     assert "blog.0001_initial" in report["databases"]["shard_2"]["unapplied"]
+
+
+# Eight authors each comment on the next author's post (a different shard for most): no .using() anywhere.
+COMMENT_ON_OTHERS = """
+import json
+from django.contrib.auth.models import User
+from apps.blog.models import Comment, Post
+from multidb.sharding import shard_for
+users = [User.objects.create_user(f"{mark}-{{index}}") for index in range(8)]
+posts = [Post(title="{mark}", content="c", author=user) for user in users]
+for post in posts:
+    post.save()
+for index, user in enumerate(users):
+    Comment(post=posts[(index + 1) % 8], author=user, content="{mark}").save()
+print(json.dumps({{"posts": [[shard_for(Post, post.author_id), post.pk] for post in posts],
+                   "commenters": [shard_for(Post, user.pk) for user in users]}}))
+"""
+
+
+def test_a_comment_on_another_authors_post_lands_on_the_posts_shard(sharded: tuple[Stack, str]) -> None:
+    stack, _ = sharded
+    mark = "cross" + secrets.token_hex(4)
+
+    result = orm(COMMENT_ON_OTHERS.format(mark=mark), config=stack.config)
+
+    posts = {(alias, pk) for alias, pk in result["posts"]}  # ids repeat across shards: each has its own sequence
+    found = 0
+    for shard in SHARDS:
+        # Each comment's post_id names a post of this run on the comment's own shard (a join on that shard alone).
+        rows = stack.rows(
+            shard,
+            "SELECT c.post_id, p.id FROM blog_comment c LEFT JOIN blog_post p ON p.id = c.post_id AND p.title = %s"
+            " WHERE c.content = %s",
+            [mark, mark],
+        )
+        assert all(post == joined and (shard, post) in posts for post, joined in rows), (shard, rows)
+        found += len(rows)
+    assert found == 8
+    assert len(set(result["commenters"])) > 1  # the commenters are spread too, so this crossed shards

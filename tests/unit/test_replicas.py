@@ -132,3 +132,64 @@ def test_the_same_client_reads_its_new_post_immediately(replicated_server: str) 
 
     assert "fresh" in titles({"Cookie": cookie})  # pinned to blog_db by the cookie
     assert titles({}) == {"only-on-replica"}  # another client reads the (unreplicated) copy
+
+
+# Reads of "only-on-replica" are True on the replica, False on the home; use_home() pins them to the home.
+USE_HOME = """
+import asyncio, threading
+from asgiref.sync import sync_to_async
+from apps.blog.models import Post
+from multidb.replicas import use_home
+seen = lambda: Post.objects.filter(title="only-on-replica").exists()
+print("outside:", seen())
+with use_home():
+    print("inside:", seen())
+    with use_home():
+        print("nested:", seen())
+    print("after nested:", seen())
+    other = []
+    thread = threading.Thread(target=lambda: other.append(seen()))
+    thread.start(); thread.join()
+    print("other thread:", other[0])
+print("after:", seen())
+
+@use_home
+def bare(): return seen()
+
+@use_home()
+def called(): return seen()
+
+print("decorated:", bare(), called(), seen())
+
+async def pinned():
+    with use_home():
+        await asyncio.sleep(0.01)  # the other task runs meanwhile, unpinned
+        return await sync_to_async(seen)()
+
+@use_home
+async def decorated_async():
+    await asyncio.sleep(0.01)
+    return await sync_to_async(seen)()
+
+async def free():
+    await asyncio.sleep(0.005)
+    return await sync_to_async(seen)()
+
+async def main():
+    return await asyncio.gather(pinned(), free(), decorated_async(), free())
+
+print("tasks:", asyncio.run(main()))
+"""
+
+
+def test_use_home_pins_reads_to_the_home_per_thread_and_task(tmp_path: Path) -> None:
+    result = manage("shell", "-c", USE_HOME, config=replicated(tmp_path))
+
+    assert result.returncode == 0, result.stderr
+    lines = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
+    assert lines["outside"] == "True"  # the replica
+    assert lines["inside"] == lines["nested"] == lines["after nested"] == "False"  # the home, even after a nested exit
+    assert lines["other thread"] == "True"  # another thread is not pinned by this one's block
+    assert lines["after"] == "True"
+    assert lines["decorated"] == "False False True"
+    assert lines["tasks"] == "[False, True, False, True]"  # pinned tasks on the home, the others on the replica
