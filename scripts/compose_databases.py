@@ -116,6 +116,9 @@ _PROFILE_FIX = "put replicas in a profile's config (config/compose-<profile>.yam
 
 def _add_profile(stack: Stack, topology: Topology, profile: str) -> None:
     source = str(topology.source)
+    for alias in stack.servers.keys() - topology.databases.keys():
+        fix = "copy its entry from config/compose.yaml (a profile's config is the whole topology plus replicas)"
+        raise ConfigError(source, f"databases.{alias}", "is missing", fix)
     for alias, db in topology.databases.items():
         if not db.is_replica:
             if alias not in stack.servers:
