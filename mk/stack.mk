@@ -49,8 +49,8 @@ migrate: compose-files ## Run the migrate job again (ARGS="--plan" etc. go to mi
 	@scripts/build-app-image.sh
 	@$(COMPOSE) --progress quiet run --rm migrate migrate $(ARGS)
 
-psql: compose-files ## psql as superuser on an alias's database: make psql DB=blog_db (aliases: config/compose.yaml)
-	@scripts/psql.sh "$(DB)"
+psql: compose-files ## psql as superuser on an alias's database: make psql DB=blog_db [ARGS=-tA] (aliases: config/compose.yaml)
+	@scripts/psql.sh "$(DB)" $(ARGS)
 
 manage: compose-files ## Run manage.py in the running app container: make manage ARGS="dbroutes"
 	@$(COMPOSE) exec $$([ -t 0 ] || echo -T) app python app/manage.py $(ARGS)
