@@ -1,4 +1,4 @@
-"""docs/add-a-database.md followed in a copy of the repository: a fourth alias is a fourth server, and nothing else changes.
+"""docs/add-a-database.md followed in a copy of the repository: a fourth alias is a fourth server, nothing else.
 
 The recipe's code blocks are what the test applies (the app's files, the config entries), so the document
 and the test cannot drift apart. The stack runs under its own project name, port and app image tag, reusing

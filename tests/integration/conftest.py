@@ -41,7 +41,7 @@ def docker_engine() -> None:
 
 @pytest.fixture(scope="session")
 def servers(docker_engine: None) -> Iterator[dict[str, Server]]:
-    """One PostgreSQL container per alias of the topology (main, blog, shop), started concurrently, removed at the end."""
+    """One PostgreSQL container per alias of the topology (main, blog, shop), started concurrently, then removed."""
     with running_servers() as started:
         yield started
 

@@ -26,7 +26,7 @@ def test_config_loads_and_validates(path: Path) -> None:
     assert "default" in topology.databases
     # Outside development every secret is a ${VAR}: the file itself holds none.
     if not topology.config.is_development:
-        for alias, db in topology.databases.items():
+        for alias in topology.databases:
             assert topology.variable(alias, "password") is not None, f"{path.name}: databases.{alias}.password"
 
 
