@@ -32,12 +32,7 @@ down: ## Stop the stack and remove its containers; data volumes are kept
 	@$(COMPOSE) --progress quiet --profile '*' down
 
 destroy: ## Remove the stack and its data volumes (asks first unless FORCE=1)
-	@if [ "$(FORCE)" != 1 ]; then \
-	  if [ ! -t 0 ]; then echo "destroy: no terminal to ask on; run make destroy FORCE=1" >&2; exit 1; fi; \
-	  read -r -p "Delete every database of this stack ($(ENV_FILE), project $${COMPOSE_PROJECT_NAME:-$(notdir $(CURDIR))})? [y/N] " answer; \
-	  [ "$$answer" = y ] || { echo "destroy: kept everything"; exit 1; }; \
-	fi
-	@$(COMPOSE) --progress quiet --profile '*' down --volumes --remove-orphans
+	@FORCE=$(FORCE) scripts/destroy.sh
 
 logs: ## Follow the stack's logs (SERVICE=app for one service)
 	@$(COMPOSE) --profile '*' logs --follow --tail 100 $(SERVICE)
