@@ -1,8 +1,8 @@
 """docs/add-a-database.md followed in a copy of the repository: a fourth alias is a fourth server, nothing else.
 
 The recipe's code blocks are what the test applies (the app's files, the config entries), so the document
-and the test cannot drift apart. The stack runs under its own project name, port and app image tag, reusing
-the base images and the pip layer of the app image; it is destroyed at the end, image included.
+and the test cannot drift apart. The copy's `make up` upgrades the e2e layer's running stack (tests/e2e/
+conftest.py), so this module runs last in `make test-e2e`; it destroys that stack and its own app image.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_stack import MAKE_UP_TIMEOUT, REPO, _free_port
+from tests.e2e.test_stack import MAKE_UP_TIMEOUT, REPO, Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -36,6 +36,8 @@ class Copy:
     env: dict[str, str]
     port: int
     changed: set[str]
+    env_before: list[str]  # the running stack's env file before the recipe's `make up`
+    up: subprocess.CompletedProcess[str] | None = None
 
     def make(self, *args: str, stdin: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
@@ -55,28 +57,33 @@ class Copy:
 
 
 @pytest.fixture(scope="module")
-def copy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Copy]:
+def copy(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Copy]:
+    """The recipe applied in a copy, then `make up` there on the e2e layer's running stack (same project, env
+    file and port): what a user does to a deployed stack, and one `make up` cheaper than a stack of its own."""
     root = tmp_path_factory.mktemp("add-database") / "repo"
     _copy_tracked_files(root)
     follow_recipe(root)
     changed = _git_changes(root)
-    port = _free_port()
-    suffix = uuid.uuid4().hex[:8]
-    env = {
-        **os.environ,
-        "COMPOSE_PROJECT_NAME": f"multidb-e2e-add-{suffix}",
-        "APP_PORT": str(port),
-        "APP_IMAGE": f"multidb/app:e2e-add-{suffix}",  # never the developer's multidb/app:local
-        "ENV_FILE": ".env",
-    }
+    # Its own app image tag: the developer's multidb/app:local must not get the analytics app.
+    env = {**stack.env, "APP_IMAGE": f"multidb/app:e2e-add-{uuid.uuid4().hex[:8]}"}
     env.pop("COMPOSE_PROFILES", None)
-    copied = Copy(root, env, port, changed)
+    copied = Copy(root, env, stack.port, changed, stack.env_file.read_text().splitlines())
     try:
-        copied.make("up", timeout=MAKE_UP_TIMEOUT)
+        copied.up = copied.make("up", timeout=MAKE_UP_TIMEOUT)
         yield copied
     finally:
+        # The whole stack, from the copy: its compose files name db-analytics and its volume.
         subprocess.run(["make", "-C", str(root), "destroy", "FORCE=1"], env=env, capture_output=True, check=False)
         subprocess.run(["docker", "image", "rm", "-f", env["APP_IMAGE"]], capture_output=True, check=False)
+
+
+def test_make_up_appends_the_new_alias_passwords_and_keeps_the_others(copy: Copy, stack: Stack) -> None:
+    added = [f"ANALYTICS_DB_{role}_PASSWORD" for role in ("SUPERUSER", "OWNER", "RUNTIME")]
+    lines = stack.env_file.read_text().splitlines()
+
+    assert f"env: added random values for {' '.join(added)}" in copy.up.stdout
+    assert lines[: len(copy.env_before)] == copy.env_before
+    assert [line.split("=")[0] for line in lines[len(copy.env_before) :]] == added
 
 
 def test_the_recipe_changes_only_the_files_it_lists(copy: Copy) -> None:

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,8 +125,9 @@ class Stack:
             return error.code, json.loads(error.read() or b"null")
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+@contextmanager
+def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The stack started with `make up` in project multidb-e2e; destroyed on exit (the `stack` fixture, conftest.py)."""
     env_file = tmp_path_factory.mktemp("e2e") / ".env"
     env = {
         **os.environ,
