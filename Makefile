@@ -32,9 +32,10 @@ test-unit: venv ## Run the unit tests (no Docker; SQLite files)
 	$(PY) -m pytest tests/unit -q
 
 lint: venv ## Run ruff and mypy
-	$(VENV)/bin/ruff check app tests bench
-	$(VENV)/bin/ruff format --check app tests bench
+	$(VENV)/bin/ruff check app tests bench scripts
+	$(VENV)/bin/ruff format --check app tests bench scripts
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy scripts/compose_databases.py scripts/readyz.py
 
 bench: venv ## Run the benchmarks (each prints ours beside a baseline and the ratio)
 	@for bench in bench/*.py; do echo "== $$bench"; $(PY) $$bench || exit 1; done

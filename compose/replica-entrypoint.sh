@@ -8,6 +8,7 @@
 # Inputs: PRIMARY_HOST, PRIMARY_PORT (default 5432), REPLICATION_USER and
 # REPLICATION_PASSWORD or its *_FILE variant; PGDATA (set by both images).
 set -euo pipefail
+declare -F secret >/dev/null || source /usr/local/lib/multidb/secret.sh  # secret VAR: $VAR or $VAR_FILE
 
 main() {
   if [[ ! -s $PGDATA/PG_VERSION ]]; then
@@ -36,16 +37,6 @@ copy_primary() {
     exit 1
   fi
   echo "replica: copy complete; starting as a standby of $PRIMARY_HOST"
-}
-
-# secret VAR: $VAR, or the contents of the file named by $VAR_FILE.
-secret() {
-  local var=$1 file_var=${1}_FILE
-  if [[ -n ${!file_var:-} ]]; then
-    cat -- "${!file_var}"
-  else
-    printf '%s' "${!var:?$var or $file_var must be set}"
-  fi
 }
 
 as_postgres() {

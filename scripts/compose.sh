@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `docker compose` for this repository's stack, from any directory: repository
-# root as project directory, compose/compose.yaml, the env file (ENV_FILE,
-# default .env) and the base images chosen by ensure-images.sh.
+# root as project directory, compose/compose.yaml plus the database services
+# generated from config/compose*.yaml (build/compose.databases.yaml; `make
+# compose-files`), the env file (ENV_FILE, default .env) and the base images
+# chosen by ensure-images.sh.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,4 +19,7 @@ env_files=()
 for file in "$env_file" "$root/build/images.env"; do
   [[ -f $file ]] && env_files+=(--env-file "$file")
 done
-exec docker compose --project-directory "$root" -f "$root/compose/compose.yaml" "${env_files[@]}" "$@"
+# Not generated yet (`make down` on a fresh clone): the project name is all down needs.
+files=(-f "$root/compose/compose.yaml")
+[[ -f $root/build/compose.databases.yaml ]] && files+=(-f "$root/build/compose.databases.yaml")
+exec docker compose --project-directory "$root" "${files[@]}" "${env_files[@]}" "$@"

@@ -21,16 +21,18 @@ readonly LOCAL_POSTGRES=multidb-local/postgres:15
 readonly LOCAL_PYTHON=multidb-local/python:3.11
 readonly CONTEXT_LABEL=multidb.context-sha
 
-to_build=()
+# choose() runs in this shell (never in $(...)), so these globals carry its verdicts back.
+to_build=()             # "TAG CONTEXT" of each local image to build
+registry_unreachable=0  # one failed pull is enough for this run
+chosen=''
 
 main() {
   mkdir -p build
   local postgres python
-  postgres=$(choose "${POSTGRES_IMAGE:-}" "$OFFICIAL_POSTGRES" "$LOCAL_POSTGRES" compose/images/postgres)
-  python=$(choose "${PYTHON_IMAGE:-}" "$OFFICIAL_PYTHON" "$LOCAL_PYTHON" compose/images/python)
-  # choose() runs in a subshell; it leaves its verdicts in marker files.
-  mapfile -t to_build < <(cat build/.images-to-build 2>/dev/null || true)
-  rm -f build/.images-to-build
+  choose "${POSTGRES_IMAGE:-}" "$OFFICIAL_POSTGRES" "$LOCAL_POSTGRES" compose/images/postgres
+  postgres=$chosen
+  choose "${PYTHON_IMAGE:-}" "$OFFICIAL_PYTHON" "$LOCAL_PYTHON" compose/images/python
+  python=$chosen
   if ((${#to_build[@]})); then
     local names
     names=$(printf '%s\n' "${to_build[@]}" | sed -E 's|^multidb-local/([^ ]*).*|\1|' | paste -sd' ' - | sed 's/ / and /g')
@@ -40,7 +42,7 @@ main() {
   write_env "$postgres" "$python"
 }
 
-# choose EXPLICIT OFFICIAL LOCAL CONTEXT -> prints the image name to use.
+# choose EXPLICIT OFFICIAL LOCAL CONTEXT: sets `chosen` to the image to use (and queues a local build).
 choose() {
   local explicit=$1 official=$2 local_tag=$3 context=$4
   if [[ -n $explicit ]]; then
@@ -48,16 +50,16 @@ choose() {
       echo "images: $explicit (set in the environment) is neither local nor pullable" >&2
       exit 1
     }
-    echo "$explicit"
+    chosen=$explicit
   elif image_exists "$official"; then
-    echo "$official"
+    chosen=$official
   elif image_exists "$local_tag" && [[ $(label "$local_tag") == $(context_sha "$context") ]]; then
-    echo "$local_tag"
+    chosen=$local_tag
   elif pull "$official"; then
-    echo "$official"
+    chosen=$official
   else
-    echo "$local_tag $context" >>build/.images-to-build
-    echo "$local_tag"
+    to_build+=("$local_tag $context")
+    chosen=$local_tag
   fi
 }
 
@@ -71,11 +73,11 @@ context_sha() {
 }
 
 pull() {
-  [[ -f build/.registry-unreachable ]] && return 1
+  ((registry_unreachable)) && return 1
   if timeout "$PULL_TIMEOUT" docker pull -q "$1" >>"$LOG" 2>&1; then
     return 0
   fi
-  touch build/.registry-unreachable   # one failed pull is enough for this run
+  registry_unreachable=1
   return 1
 }
 
@@ -138,6 +140,4 @@ write_env() {
   fi
 }
 
-rm -f build/.images-to-build build/.registry-unreachable
 main "$@"
-rm -f build/.registry-unreachable

@@ -2,7 +2,7 @@
 # `make up`: build the app image, start the stack, wait until every service is
 # healthy, then print the URL and the /readyz verdict. On failure, exit 1 naming
 # the service that failed, with the last lines of its log.
-# Expects Docker, build/images.env and the env file (see mk/stack.mk).
+# Expects Docker, build/images.env, the generated build/compose.* files and the env file (see mk/stack.mk).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,7 +20,7 @@ main() {
   local address
   address=$("${compose[@]}" port app 8000)
   echo "up: all services healthy; app at http://$address/"
-  report_readiness "http://$address/readyz"
+  exec python3 scripts/readyz.py "http://$address/readyz"
 }
 
 # Name each service that is not where it should be, with its last log lines.
@@ -30,8 +30,12 @@ report_failure() {
   while IFS=$'\t' read -r service state exit_code health; do
     status[$service]="$state:$exit_code:$health"
   done < <("${compose[@]}" ps --all --format '{{.Service}}{{"\t"}}{{.State}}{{"\t"}}{{.ExitCode}}{{"\t"}}{{.Health}}')
-  local services=(db-main db-blog db-shop)
-  [[ -z ${status[db-blog-replica]:-} ]] || services+=(db-blog-replica)   # the replica profile
+  # Every database service of the topology (build/compose.aliases), a profile's replica only if it is on.
+  local services=() profile
+  while IFS=$'\t' read -r _ service _ profile; do
+    [[ -n $profile && -z ${status[$service]:-} ]] && continue
+    services+=("$service")
+  done <build/compose.aliases
   for service in "${services[@]}" migrate app; do
     IFS=: read -r state exit_code health <<<"${status[$service]:-missing::}"
     case $service:$state:$health in
@@ -62,36 +66,6 @@ show_log() {
   # Compose 2.26 prefixes log lines with an erase-line escape even with --ansi never.
   "${compose[@]}" logs --no-log-prefix --tail "${UP_LOG_LINES:-20}" "$1" 2>&1 |
     sed 's/\x1b\[[0-9;]*[A-Za-z]//g' >&2 || true
-}
-
-report_readiness() {
-  python3 - "$1" <<'PY'
-import json
-import sys
-import urllib.error
-import urllib.request
-
-
-def replica(db):
-    if not db.get("replica"):
-        return ""
-    lag = db.get("lag_seconds")
-    return " (replica, lag " + ("unknown" if lag is None else f"{lag}s") + ")"
-
-
-try:
-    with urllib.request.urlopen(sys.argv[1], timeout=15) as response:
-        status, body = response.status, response.read()
-except urllib.error.HTTPError as error:
-    status, body = error.code, error.read()
-try:
-    databases = json.loads(body)["databases"]
-    verdicts = ", ".join(f"{alias} {db['status']}{replica(db)}" for alias, db in databases.items())
-except (ValueError, KeyError, TypeError):
-    verdicts = body.decode(errors="replace")[:200]
-print(f"readyz: HTTP {status}: {verdicts}")
-sys.exit(0 if status == 200 else 1)
-PY
 }
 
 main "$@"

@@ -6,18 +6,12 @@
 # as DB_OWNER_PASSWORD / DB_RUNTIME_PASSWORD or the *_FILE variants.
 set -euo pipefail
 
-secret() {
-  local var=$1 file_var=${1}_FILE
-  if [[ -n ${!file_var:-} ]]; then
-    cat -- "${!file_var}"
-  else
-    printf '%s' "${!var:?$var or $file_var must be set}"
-  fi
-}
+declare -F secret >/dev/null || source /usr/local/lib/multidb/secret.sh  # secret VAR: $VAR or $VAR_FILE
 
 # Passwords travel in the environment of psql (read with \getenv), never on a command line.
-DB_OWNER_PASSWORD=$(secret DB_OWNER_PASSWORD) \
-DB_RUNTIME_PASSWORD=$(secret DB_RUNTIME_PASSWORD) \
+owner_password=$(secret DB_OWNER_PASSWORD)
+runtime_password=$(secret DB_RUNTIME_PASSWORD)
+DB_OWNER_PASSWORD=$owner_password DB_RUNTIME_PASSWORD=$runtime_password \
   psql -v ON_ERROR_STOP=1 --no-psqlrc --quiet \
     --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
     --set db="$POSTGRES_DB" --set owner="${DB_OWNER:?}" --set runtime="${DB_RUNTIME:?}" <<'SQL'

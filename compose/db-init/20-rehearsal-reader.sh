@@ -14,9 +14,8 @@
 set -euo pipefail
 
 reader=${REHEARSAL_READER:-rehearsal_reader}
-if [[ -n ${REHEARSAL_READER_PASSWORD_FILE:-} ]]; then
-  REHEARSAL_READER_PASSWORD=$(cat -- "$REHEARSAL_READER_PASSWORD_FILE")
-fi
+declare -F secret >/dev/null || source /usr/local/lib/multidb/secret.sh  # secret VAR: $VAR or $VAR_FILE
+REHEARSAL_READER_PASSWORD=$(secret REHEARSAL_READER_PASSWORD --optional)
 login=$([[ -n ${REHEARSAL_READER_PASSWORD:-} ]] && echo true || echo false)
 
 # The password travels in psql's environment (read with \getenv), never on a command line.

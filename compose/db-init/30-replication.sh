@@ -15,9 +15,8 @@
 set -euo pipefail
 
 replication_role=${DB_REPLICATION:-replicator}
-if [[ -n ${DB_REPLICATION_PASSWORD_FILE:-} ]]; then
-  DB_REPLICATION_PASSWORD=$(cat -- "$DB_REPLICATION_PASSWORD_FILE")
-fi
+declare -F secret >/dev/null || source /usr/local/lib/multidb/secret.sh  # secret VAR: $VAR or $VAR_FILE
+DB_REPLICATION_PASSWORD=$(secret DB_REPLICATION_PASSWORD --optional)
 
 if [[ -z ${DB_REPLICATION_PASSWORD:-} ]]; then
   echo "replication: no DB_REPLICATION_PASSWORD; no replication role"

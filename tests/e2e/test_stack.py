@@ -11,21 +11,24 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from multidb.topology import load_topology
+
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = "multidb-e2e"  # never the developer's stack (that one is named after the checkout)
 MAKE_UP_TIMEOUT = 900  # a bare machine installs Docker and builds images first
-DATABASES = {  # alias -> (service, database, role prefix)
-    "default": ("db-main", "main", "main"),
-    "blog_db": ("db-blog", "blog", "blog"),
-    "shop_db": ("db-shop", "shop", "shop"),
+# alias -> (service, database, role prefix), as scripts/compose_databases.py derives them from the topology.
+DATABASES = {
+    alias: (db.host, db.name, db.name)
+    for alias, db in load_topology(REPO / "config" / "compose.yaml").databases.items()
 }
 API_USER, API_PASSWORD = "e2e-user", "e2e-" + uuid.uuid4().hex
 
@@ -122,8 +125,9 @@ class Stack:
             return error.code, json.loads(error.read() or b"null")
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+@contextmanager
+def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The stack started with `make up` in project multidb-e2e; destroyed on exit (the `stack` fixture, conftest.py)."""
     env_file = tmp_path_factory.mktemp("e2e") / ".env"
     env = {
         **os.environ,
@@ -161,7 +165,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 def test_make_up_leaves_every_service_healthy_and_migrate_completed(stack: Stack) -> None:
     services = stack.services()
-    for name in ("db-main", "db-blog", "db-shop", "app"):
+    for name in [service for service, _, _ in DATABASES.values()] + ["app"]:
         assert (services[name]["State"], services[name]["Health"]) == ("running", "healthy"), name
     assert (services["migrate"]["State"], services["migrate"]["ExitCode"]) == ("exited", 0)
 

@@ -41,14 +41,14 @@ def docker_engine() -> None:
 
 @pytest.fixture(scope="session")
 def servers(docker_engine: None) -> Iterator[dict[str, Server]]:
-    """main, blog and shop: three PostgreSQL containers started concurrently, removed at the end."""
+    """One PostgreSQL container per alias of the topology (main, blog, shop), started concurrently, then removed."""
     with running_servers() as started:
         yield started
 
 
 @pytest.fixture(scope="session")
 def stack(servers: dict[str, Server], tmp_path_factory: pytest.TempPathFactory) -> Stack:
-    """The shared databases (main, blog, shop), migrated once with migrate_all as a user would."""
+    """The shared databases (one per alias), migrated once with migrate_all as a user would."""
     targets = {alias: Target(servers[service], service) for alias, service in SERVICES.items()}
     config = write_config(tmp_path_factory.mktemp("stack") / "integration.yaml", targets)
     shared = Stack(config, targets)

@@ -27,13 +27,25 @@ os.environ.setdefault("TESTCONTAINERS_CONNECTION_MODE", "docker_host")
 from testcontainers.community.postgres import PostgresContainer
 from testcontainers.core.network import Network
 
+from multidb.topology import load_topology
+
 REPO = Path(__file__).resolve().parents[2]
+# The topology under test: the Compose stack's (one server per alias, as `make up` starts them), or another
+# config file named by MULTIDB_TEST_TOPOLOGY. Only its aliases, database names and routing keys are used.
+TOPOLOGY = load_topology(Path(os.environ.get("MULTIDB_TEST_TOPOLOGY") or REPO / "config" / "compose.yaml"))
 IMAGES_ENV = REPO / "build" / "images.env"  # written by scripts/ensure-images.sh
 DB_INIT = REPO / "compose" / "db-init" / "10-least-privilege.sh"  # the stack's owner and runtime roles
+# compose/lib (the init scripts' secret() helper), mounted where the stack mounts it.
+LIB = (str(REPO / "compose" / "lib"), "/usr/local/lib/multidb")
 OFFICIAL_IMAGE = "postgres:15"  # the stack's image; ensure-images.sh substitutes a local build when air-gapped
 SUPERUSER = "postgres"
-# alias -> the service (server) holding it and its database name, as in config/compose.yaml.
-SERVICES = {"default": "main", "blog_db": "blog", "shop_db": "shop"}
+# alias -> the server (service) holding it, named by its database name as in the topology: main, blog, shop...
+SERVICES = {alias: db.name for alias, db in TOPOLOGY.databases.items() if not db.is_replica}
+# alias -> its routing keys in the topology (apps, operations, migrate_to), copied into every test config.
+ROUTING = {
+    alias: TOPOLOGY.databases[alias].model_dump(include={"apps", "operations", "migrate_to"}, exclude_defaults=True)
+    for alias in SERVICES
+}
 SECRET_KEY = "integration-tests-" + "k" * 40
 
 
@@ -53,7 +65,7 @@ def postgres_image() -> str:
 class Server:
     """One PostgreSQL server (container) on a fixed loopback port, so a restart keeps its address."""
 
-    service: str  # main | blog | shop
+    service: str  # the database name of its alias in the topology: main | blog | shop
     container: PostgresContainer
     port: int
     password: str  # the superuser's
@@ -152,6 +164,7 @@ def _server(image: str, service: str, network: Network) -> Server:
     port = free_port()
     container = PostgresContainer(image, username=SUPERUSER, password=password, dbname=service, driver=None)
     container.with_network(network)
+    container.with_volume_mapping(*LIB, "ro")
     container.ports["5432"] = ("127.0.0.1", port)  # loopback only, and the same port after a restart
     return Server(service, container, port, password)
 
@@ -188,12 +201,7 @@ class Target:
 
 
 def write_config(path: Path, targets: Mapping[str, Target], *, health_timeout: float = 2.0) -> Path:
-    """The YAML a user would write for three PostgreSQL servers: blog_db's history in default, shop_db its own."""
-    routing = {
-        "default": {},
-        "blog_db": {"apps": ["blog"], "operations": ["read", "write"], "migrate_to": "default"},
-        "shop_db": {"apps": ["shop"], "operations": ["read", "write", "migrate"]},
-    }
+    """The YAML a user would write for these servers, routed as the topology routes them (ROUTING)."""
     databases = {
         alias: {
             "engine": "postgresql",
@@ -203,7 +211,7 @@ def write_config(path: Path, targets: Mapping[str, Target], *, health_timeout: f
             "host": target.server.host,
             "port": target.server.port,
             "options": {"connect_timeout": 5},
-            **routing[alias],
+            **_jsonable(ROUTING.get(alias, {})),
         }
         for alias, target in targets.items()
     }
@@ -215,6 +223,10 @@ def write_config(path: Path, targets: Mapping[str, Target], *, health_timeout: f
     }
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
+
+
+def _jsonable(routing: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in routing.items()}
 
 
 def fresh_targets(servers: Mapping[str, Server], prefix: str) -> dict[str, Target]:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from testcontainers.community.postgres import PostgresContainer
 
-from tests.integration.postgres import REPO, SUPERUSER, Server, free_port, postgres_image
+from tests.integration.postgres import LIB, REPO, SUPERUSER, Server, free_port, postgres_image
 
 REPLICATION_INIT = REPO / "compose" / "db-init" / "30-replication.sh"
 REPLICA_ENTRYPOINT = REPO / "compose" / "replica-entrypoint.sh"
@@ -36,6 +36,7 @@ def running_replica(primary: Server) -> Iterator[Server]:
     container.with_kwargs(network=network, entrypoint=["bash", ENTRYPOINT_IN_CONTAINER])
     container.with_command("postgres")
     container.with_volume_mapping(str(REPLICA_ENTRYPOINT), ENTRYPOINT_IN_CONTAINER, "ro")
+    container.with_volume_mapping(*LIB, "ro")  # the entrypoint sources compose/lib/secret.sh
     container.with_env("PRIMARY_HOST", endpoint["IPAddress"])  # Testcontainers' random names do not resolve
     container.with_env("REPLICATION_USER", role)
     container.with_env("REPLICATION_PASSWORD", password)
