@@ -49,9 +49,11 @@ def topology(config: Mapping[str, Any], placement: Iterable[Iterable[str]], sour
                 f"(found: {where}); add one, or remove the alias"
             )
         name = str(literal(entry.get("name"), f"{key}.name"))
-        port = int(literal(entry.get("port", DEFAULT_PORT), f"{key}.port"))
+        port = literal(entry.get("port", DEFAULT_PORT), f"{key}.port")
+        if not str(port).isdigit():
+            raise TopologyError(f"{key}.port: {port!r} is not a port number; write one, e.g. 5432")
         rest = {k: v for k, v in entry.items() if k not in PLACED}
-        derived[alias] = {**rest, "host": found[0], "name": name, "port": port}
+        derived[alias] = {**rest, "host": found[0], "name": name, "port": int(str(port))}
         derived[alias].update(owner=f"{name}_owner", user=f"{name}_app")
     return derived
 
@@ -81,7 +83,7 @@ def literal(value: object, key: str) -> object:
 
 
 def _topology_filter(config: Mapping[str, Any], placement: Iterable[Iterable[str]], source: str) -> dict[str, Any]:
-    from ansible.errors import AnsibleFilterError  # only under Ansible; the lint imports this module without it
+    from ansible.errors import AnsibleFilterError  # type: ignore[import-untyped]  # only under Ansible; the lint imports this module without it
 
     try:
         return topology(config, placement, source)
