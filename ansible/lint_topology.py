@@ -69,6 +69,20 @@ def lint(inventory: Path) -> Iterator[str]:
             yield str(error)
 
 
+def derived(inventory: Path) -> dict[str, Any]:
+    """multidb_databases of an inventory as deploy.yml derives it (for the tests and tools)."""
+    config_path = _config_path(_group_vars(inventory)["multidb_config_file"][1])
+    placement = list(_database_hosts(_load(inventory / "hosts.yml")))
+    return topology(_load(config_path), placement, _shown(config_path))
+
+
+def inventory_hosts(inventory: Path) -> list[str]:
+    """Every host of the inventory's hosts.yml, in order of appearance."""
+    return list(
+        dict.fromkeys(host for group in (_load(inventory / "hosts.yml") or {}).values() for host, _ in _hosts(group))
+    )
+
+
 def _placement(hosts_file: Path, placement: list[tuple[str, str]], aliases: list[str], source: str) -> Iterator[str]:
     """Each database host names one of the config's aliases, and each alias has exactly one host."""
     shown = _shown(hosts_file)
