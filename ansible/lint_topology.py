@@ -28,13 +28,20 @@ DERIVED = "{{ multidb_topology }}"
 FROM_CONFIG = ("app_databases", "app_environment", "app_sections", "multidb_config")
 
 
+class LintError(Exception):
+    """A file the lint cannot read; the message names it and the fix."""
+
+
 def main(argv: list[str]) -> int:
     if not argv:
         print("usage: lint_topology.py INVENTORY_DIR [...]", file=sys.stderr)
         return 2
     failed = False
     for inventory in map(Path, argv):
-        problems = list(lint(inventory))
+        try:
+            problems = list(lint(inventory))
+        except LintError as error:
+            problems = [str(error)]
         for problem in problems:
             print(problem, file=sys.stderr)
         failed = failed or bool(problems)
@@ -161,9 +168,8 @@ def _group_vars(inventory: Path) -> dict[str, tuple[Path, Any]]:
     """Every variable the inventory's group_vars set -> (the file, the value)."""
     found: dict[str, tuple[Path, Any]] = {}
     for path in sorted((inventory / "group_vars").rglob("*.yml")):
-        text = path.read_text()
-        if not text.startswith("$ANSIBLE_VAULT"):
-            found.update({key: (path, value) for key, value in (yaml.safe_load(text) or {}).items()})
+        if not path.read_text().startswith("$ANSIBLE_VAULT"):
+            found.update({key: (path, value) for key, value in (_load(path) or {}).items()})
     return found
 
 
@@ -173,8 +179,14 @@ def _config_path(setting: str) -> Path:
 
 
 def _load(path: Path) -> Any:
-    with path.open() as stream:
-        return yaml.safe_load(stream)
+    try:
+        with path.open() as stream:
+            return yaml.safe_load(stream)
+    except OSError as error:
+        raise LintError(f"{_shown(path)}: cannot be read ({error.strerror}); create it") from error
+    except yaml.MarkedYAMLError as error:
+        line = error.problem_mark.line + 1 if error.problem_mark else "?"
+        raise LintError(f"{_shown(path)}: line {line}: not valid YAML ({error.problem}); fix the syntax") from error
 
 
 def _shown(path: Path) -> str:
