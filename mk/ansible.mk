@@ -11,11 +11,15 @@ ANSIBLE := ANSIBLE_CONFIG=$(CURDIR)/ansible/ansible.cfg PATH="$(CURDIR)/$(VENV)/
 deploy: venv ## Deploy with Ansible: ansible-playbook ansible/deploy.yml -i ansible/inventories/$(ENV) (ENV=staging)
 	$(ANSIBLE) ansible-playbook ansible/deploy.yml -i ansible/inventories/$(ENV) $(ARGS)
 
-lint-ansible: venv ## Lint the playbook and roles (ansible-lint, production profile) and syntax-check every inventory
+lint-ansible: venv ## Lint the playbook and roles (ansible-lint), check every inventory against its config/<env>.yaml, syntax-check
 	cd ansible && $(ANSIBLE) ansible-lint
+	$(VENV)/bin/ruff check ansible/lint_topology.py ansible/filter_plugins
+	$(VENV)/bin/ruff format --check ansible/lint_topology.py ansible/filter_plugins
+	$(VENV)/bin/mypy --strict ansible/lint_topology.py ansible/filter_plugins/multidb_topology.py
+	$(PY) ansible/lint_topology.py ansible/inventories/*/
 	@for inventory in ansible/inventories/*/; do \
 	  $(ANSIBLE) ansible-playbook --syntax-check ansible/deploy.yml -i "$$inventory" >/dev/null || exit 1; \
 	done
 
 test-ansible: venv bootstrap ## Run the Ansible tests: lint, syntax-check, deploy.yml on throwaway systemd hosts
-	$(PY) -m pytest tests/e2e/test_ansible_lint.py tests/e2e/test_ansible.py -m e2e -q
+	$(PY) -m pytest tests/e2e/test_ansible_lint.py tests/e2e/test_ansible_topology.py tests/e2e/test_ansible.py -m e2e -q

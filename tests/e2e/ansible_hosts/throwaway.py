@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import re
 import shutil
@@ -13,6 +14,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[3]
 HOSTS_DIR = Path(__file__).resolve().parent
@@ -25,7 +28,6 @@ HOST_IMAGE = "multidb-test/ansible-host:bookworm"
 LOCAL_BASE_IMAGE = "multidb-local/debian:bookworm"  # built by scripts/ensure-images.sh without a registry
 OFFICIAL_BASE_IMAGE = "debian:bookworm"
 CONTEXT_LABEL = "multidb.context-sha"
-HOSTS = ("db-main", "db-blog", "db-shop", "app-1")  # inventory names = network aliases
 # systemd as PID 1 without --privileged (see ENVIRONMENT.md).
 SYSTEMD_RUN_OPTIONS = (
     "--cap-add=SYS_ADMIN",
@@ -36,6 +38,24 @@ SYSTEMD_RUN_OPTIONS = (
     "--tmpfs=/tmp",
 )
 RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+(?P<counts>(?:\w+=\d+\s*)+)$", re.MULTILINE)
+
+
+def lint_topology(ansible_dir: Path = ANSIBLE_DIR) -> ModuleType:
+    """ansible/lint_topology.py (not a package: it lives beside the playbooks) as a module."""
+    spec = importlib.util.spec_from_file_location("lint_topology", ansible_dir / "lint_topology.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def inventory_databases(inventory: Path = TEST_INVENTORY) -> dict[str, dict[str, Any]]:
+    """Django alias -> {host, name, owner, user, apps, ...}: multidb_databases as deploy.yml derives it."""
+    databases: dict[str, dict[str, Any]] = lint_topology().derived(inventory)
+    return databases
+
+
+HOSTS: tuple[str, ...] = tuple(lint_topology().inventory_hosts(TEST_INVENTORY))  # inventory names = network aliases
 
 
 class DockerUnavailableError(RuntimeError):
@@ -80,7 +100,7 @@ def ensure_host_image() -> str:
 
 @dataclass
 class Hosts:
-    """Four running systemd containers on a private network, named <prefix>-<inventory name>."""
+    """The test inventory's hosts as running systemd containers on a private network: <prefix>-<host>."""
 
     prefix: str
     network: str
@@ -127,7 +147,7 @@ class Hosts:
 
 @contextmanager
 def throwaway_hosts(image: str) -> Iterator[Hosts]:
-    """Start the four hosts, wait until systemd runs in each, and remove everything afterwards."""
+    """Start one container per test inventory host, wait until systemd runs in each, remove all afterwards."""
     prefix = f"multidb-ansible-{uuid.uuid4().hex[:8]}"
     hosts = Hosts(prefix=prefix, network=prefix)
     try:

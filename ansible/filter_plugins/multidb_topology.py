@@ -1,0 +1,98 @@
+"""Filter multidb_topology: the inventory's databases, derived from the environment's config/<env>.yaml."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+# Where a database lives and which roles it has is the inventory's to say (hosts.yml, the vault); every other
+# key of a config entry (options, apps, operations, migrate_to, conn_max_age...) goes to the hosts unchanged.
+PLACED = ("engine", "host", "name", "port", "user", "password")
+REFERENCE = re.compile(r"^\$\{(?P<var>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}$")
+DEFAULT_PORT = 5432
+
+
+class TopologyError(ValueError):
+    """The config and the inventory cannot be combined; the message names the file, the key and the fix."""
+
+
+def topology(config: Mapping[str, Any], placement: Iterable[Iterable[str]], source: str = "config") -> dict[str, Any]:
+    """Django alias -> {host, name, port, owner, user, and the config entry's other keys}.
+
+    `placement` is (inventory host, its multidb_alias) for each host of the group databases: the host an alias
+    lives on is the address the app hosts reach it at. Role names follow one rule: <name>_owner, <name>_app.
+    """
+    databases = config.get("databases")
+    if not isinstance(databases, Mapping) or not databases:
+        raise TopologyError(f"{source}: databases: missing or empty; describe every alias there")
+    hosts = hosts_by_alias(placement)
+    for alias, found in hosts.items():
+        if alias not in databases:
+            raise TopologyError(
+                f"hosts.yml: {', '.join(found)}: multidb_alias: {alias!r} is not an alias of {source} "
+                f"(aliases: {', '.join(databases)}); name one of them, or add the alias to {source}"
+            )
+    derived: dict[str, Any] = {}
+    for alias, entry in databases.items():
+        key = f"{source}: databases.{alias}"
+        if list(entry.get("operations") or []) == ["read"]:
+            raise TopologyError(
+                f"{key}.operations: [read] is a replica, and role postgres provisions primaries only; "
+                "deploy replicas another way, or remove it from this config"
+            )
+        found = hosts.get(alias, [])
+        if len(found) != 1:
+            where = ", ".join(found) if found else "none"
+            raise TopologyError(
+                f"{key}: needs exactly one host with multidb_alias: {alias} under group databases in hosts.yml "
+                f"(found: {where}); add one, or remove the alias"
+            )
+        name = str(literal(entry.get("name"), f"{key}.name"))
+        port = literal(entry.get("port", DEFAULT_PORT), f"{key}.port")
+        if not str(port).isdigit():
+            raise TopologyError(f"{key}.port: {port!r} is not a port number; write one, e.g. 5432")
+        rest = {k: v for k, v in entry.items() if k not in PLACED}
+        derived[alias] = {**rest, "host": found[0], "name": name, "port": int(str(port))}
+        derived[alias].update(owner=f"{name}_owner", user=f"{name}_app")
+    return derived
+
+
+def hosts_by_alias(placement: Iterable[Iterable[str]]) -> dict[str, list[str]]:
+    """multidb_alias -> the database hosts that say they hold it (an empty alias is kept, as '')."""
+    hosts: dict[str, list[str]] = {}
+    for host, alias in placement:
+        hosts.setdefault(alias or "", []).append(host)
+    return hosts
+
+
+def literal(value: object, key: str) -> object:
+    """The value Ansible must know: a literal, or the default of a ${VAR:-default} reference."""
+    if value is None or value == "":
+        raise TopologyError(f"{key}: missing; write the value (or ${{VAR:-value}})")
+    if not isinstance(value, str):
+        return value
+    match = REFERENCE.match(value.strip())
+    if match is None:
+        if "${" in value:
+            raise TopologyError(f"{key}: {value!r} mixes text and ${{...}}; write the value, or ${{VAR:-value}}")
+        return value
+    if match["default"] is None or match["default"] == "":
+        raise TopologyError(f"{key}: ${{{match['var']}}} has no default for Ansible; write ${{{match['var']}:-value}}")
+    return match["default"]
+
+
+def _topology_filter(config: Mapping[str, Any], placement: Iterable[Iterable[str]], source: str) -> dict[str, Any]:
+    from ansible.errors import AnsibleFilterError  # type: ignore[import-untyped]  # only under Ansible; the lint imports this module without it
+
+    try:
+        return topology(config, placement, source)
+    except TopologyError as error:
+        raise AnsibleFilterError(str(error)) from error
+
+
+class FilterModule:
+    """Ansible's entry point for filter plugins."""
+
+    def filters(self) -> dict[str, Any]:
+        return {"multidb_topology": _topology_filter}
