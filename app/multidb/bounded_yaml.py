@@ -13,6 +13,7 @@ from .errors import ConfigKeyError
 MAX_DEPTH = 32
 MAX_VALUES = 10_000
 _NAME_TAGS = ("tag:yaml.org,2002:str", "tag:yaml.org,2002:merge")
+_KINDS = {"int": "number", "float": "number", "bool": "true/false", "null": "null", "timestamp": "date"}
 
 
 def parse(text: str) -> Any:
@@ -105,5 +106,7 @@ def _check_key(where: str, node: Node) -> None:
     if node.tag not in _NAME_TAGS:
         kind = node.tag.rsplit(":", 1)[-1]
         raise ConfigKeyError(
-            where, f"the key on line {line} is read as a {kind}, not a name", "quote it, or write a name"
+            where,
+            f"the key on line {line} is read as {_KINDS.get(kind, kind)}, not a name",
+            "quote it, or write a name",
         )
