@@ -41,7 +41,7 @@ def _number(value: Any) -> Any:
         value = float(value)
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return value
-    raise ValueError("must be a number such as 5 or 2.5, not true/false or text; write digits only")
+    raise ValueError("must be a number such as 5 or 2.5, not true/false or text; write a plain number")
 
 
 def _flag(value: Any) -> Any:

@@ -49,7 +49,7 @@ def load_config(path: Path, installed_apps: Iterable[str], environ: Mapping[str,
     except ConfigKeyError as problem:
         raise problem.at(source) from problem
     except ValidationError as error:
-        raise _first_error(source, error) from None
+        raise _first_error(source, error, expansion.from_env) from None
     return config
 
 
@@ -77,9 +77,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
             source, line, f"invalid YAML: {error.problem or error.context}", "fix the syntax there"
         ) from None
     except yaml.reader.ReaderError as error:
-        raise ConfigError(
-            source, "", f"invalid YAML: a control character at offset {error.position}", "remove it"
-        ) from None
+        where = f"line {text[: error.position].count(chr(10)) + 1}"
+        raise ConfigError(source, where, "invalid YAML: a control character", "remove it") from None
     except yaml.YAMLError as error:
         raise ConfigError(source, "", f"invalid YAML: {type(error).__name__}", "fix the syntax") from None
     if not isinstance(data, dict):
@@ -123,10 +122,10 @@ def _read_text(path: Path) -> str:
         ) from None
 
 
-def _first_error(source: str, error: ValidationError) -> ConfigError:
+def _first_error(source: str, error: ValidationError, from_env: Mapping[str, tuple[str, ...]]) -> ConfigError:
     """The first pydantic error as one line; input values are never shown (they may be secrets)."""
     detail = error.errors(include_url=False, include_input=False)[0]
-    key = ".".join(str(part) for part in detail["loc"])
+    key = ".".join(f"[{part}]" if isinstance(part, int) else str(part) for part in detail["loc"]).replace(".[", "[")
     kind = detail["type"]
     if kind == "extra_forbidden":
         return ConfigError(
@@ -137,6 +136,8 @@ def _first_error(source: str, error: ValidationError) -> ConfigError:
     message = detail["msg"].removeprefix("Value error, ")
     # Our validators say "problem; fix"; pydantic's own messages say the problem only.
     problem, _, fix = message.partition("; ")
+    if key in from_env:
+        problem += " (the value from " + " and ".join(f"${{{name}}}" for name in from_env[key]) + ")"
     return ConfigError(
         source, key, problem[0].lower() + problem[1:], fix or "fix the value (see the config reference in README.md)"
     )

@@ -55,7 +55,7 @@ CASES: list[tuple[str, bytes, dict[str, str], bytes | None, str, str]] = [
         "databases.default.password",
         "FILE_PASSWORD_FILE names a file that is not UTF-8",
     ),
-    ("control-character", pg("name: main", "name: ma\x07in").encode(), {}, None, ": ", "control character"),
+    ("control-character", pg("name: main", "name: ma\x07in").encode(), {}, None, "line 7", "control character"),
     ("larger-than-a-mib", b"#" * (2 << 20) + b"\n" + pg().encode(), {}, None, ": ", "larger than 1 MiB"),
     ("deep-flow-list", with_options("[" * 20000 + "]" * 20000).encode(), {}, None, "databases.default", "nested"),
     ("deep-flow-map", with_options("{a: " * 5000 + "1" + "}" * 5000).encode(), {}, None, "databases", "nested"),
@@ -102,7 +102,7 @@ CASES: list[tuple[str, bytes, dict[str, str], bytes | None, str, str]] = [
         {"ZONE": SECRET},
         None,
         "time_zone",
-        "time zone",
+        "the value from ${ZONE}",
     ),
     (
         "time-zone-path",

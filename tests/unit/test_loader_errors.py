@@ -75,7 +75,7 @@ CASES = [
     (
         "unknown-operation",
         pg("operations: [read, write]", "operations: [read, delete]"),
-        "databases.blog_db.operations.1",
+        "databases.blog_db.operations[1]",
         "'read', 'write' or 'migrate'",
     ),
     (
