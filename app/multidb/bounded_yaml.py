@@ -12,6 +12,8 @@ from .errors import ConfigKeyError
 # Far above any real config (ours have five levels and about a hundred values), far below what hurts.
 MAX_DEPTH = 32
 MAX_VALUES = 10_000
+MAX_DIGITS = 30
+_INT_TAG = "tag:yaml.org,2002:int"
 _NAME_TAGS = ("tag:yaml.org,2002:str", "tag:yaml.org,2002:merge")
 _KINDS = {"int": "number", "float": "number", "bool": "true/false", "null": "null", "timestamp": "date"}
 
@@ -59,6 +61,13 @@ class BoundedLoader(yaml.SafeLoader):
             raise ConfigKeyError(where, "holds an alias that refers to itself", "remove the alias loop")
         if isinstance(parent, MappingNode) and index is None:
             _check_key(where, node)
+        if node.tag == _INT_TAG and len(node.value) > MAX_DIGITS:
+            # Python refuses to convert an integer of over 4300 digits, with an exception YAML does not wrap.
+            raise ConfigKeyError(
+                ".".join([where, *segment]).strip(".").replace(".[", "["),
+                f"is a number of more than {MAX_DIGITS} digits",
+                "write a real value",
+            )
         if not aliased:
             self._sizes[id(node)] = self._size(node)
             if self._sizes[id(node)] > MAX_VALUES:

@@ -24,7 +24,7 @@ ENGINE_ALIASES = {"sqlite": "sqlite3", "postgres": "postgresql", "postgis": "pos
 DEFAULT_PORTS: dict[str, int | None] = {"sqlite3": None, "postgresql": 5432, "mysql": 3306, "oracle": 1521}
 # Whole numbers and flags are strict: YAML's true is not a port and "yes" is not a flag. Strings are
 # accepted only in the exact spellings a ${VAR} expansion produces ("5432", "true"), as YAML never types them.
-_INTEGER = re.compile(r"[+-]?[0-9]+")
+_INTEGER = re.compile(r"[+-]?[0-9]{1,30}")
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 

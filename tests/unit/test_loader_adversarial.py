@@ -145,6 +145,15 @@ CASES: list[tuple[str, bytes, dict[str, str], bytes | None, str, str]] = [
         "${SHOP}",
     ),
     ("port-true", default_field("port: true").encode(), {}, None, "databases.default.port", "whole number"),
+    ("port-huge", default_field("port: " + "9" * 5000).encode(), {}, None, "databases.default.port", "digits"),
+    (
+        "port-huge-from-env",
+        default_field("port: ${PORT}").encode(),
+        {"PORT": "9" * 5000},
+        None,
+        "databases.default.port",
+        "whole number",
+    ),
     ("port-float", default_field("port: 5432.0").encode(), {}, None, "databases.default.port", "whole number"),
     (
         "port-from-env-not-int",
