@@ -12,6 +12,8 @@ from .errors import ConfigKeyError
 # `$$` is a literal `$` (as in Compose); any other `$` that does not start a well-formed reference is an
 # error, so `${VAR` or `$VAR` is never taken literally as, say, a production password.
 _TOKEN = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-((?:[^}$]|\$\$)*))?\}|\$")
+# A secret is a line; /dev/zero or a log file named by mistake is refused rather than read to the end.
+MAX_SECRET_BYTES = 64 << 10
 _FIX = "write ${NAME} or ${NAME:-default} for a variable, and $$ for a literal $"
 
 
@@ -64,13 +66,20 @@ class Expansion:
 def _read_secret(name: str, file_name: str, key: str) -> str:
     """The secret in VAR_FILE without its trailing newline; errors name the variable, never the content."""
     try:
-        data = Path(file_name).read_bytes()
+        with Path(file_name).open("rb") as stream:
+            data = stream.read(MAX_SECRET_BYTES + 1)
     except OSError as error:
         raise ConfigKeyError(
             key,
             f"{name}_FILE names a file that cannot be read ({error.strerror})",
             f"point {name}_FILE at a readable secret file",
         ) from None
+    if len(data) > MAX_SECRET_BYTES:
+        raise ConfigKeyError(
+            key,
+            f"{name}_FILE names a file larger than {MAX_SECRET_BYTES >> 10} KiB",
+            f"point {name}_FILE at the secret",
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

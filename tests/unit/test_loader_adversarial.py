@@ -57,6 +57,14 @@ CASES: list[tuple[str, bytes, dict[str, str], bytes | None, str, str]] = [
     ),
     ("control-character", pg("name: main", "name: ma\x07in").encode(), {}, None, "line 7", "control character"),
     ("larger-than-a-mib", b"#" * (2 << 20) + b"\n" + pg().encode(), {}, None, ": ", "larger than 1 MiB"),
+    (
+        "secret-file-huge",
+        pg("password: ${DB_PASSWORD}", "password: ${FILE_PASSWORD}").encode(),
+        {},
+        SECRET.encode() * 5000,
+        "databases.default.password",
+        "FILE_PASSWORD_FILE names a file larger than",
+    ),
     ("deep-flow-list", with_options("[" * 20000 + "]" * 20000).encode(), {}, None, "databases.default", "nested"),
     ("deep-flow-map", with_options("{a: " * 5000 + "1" + "}" * 5000).encode(), {}, None, "databases", "nested"),
     (
