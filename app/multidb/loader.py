@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -11,10 +12,14 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from .config import ProjectConfig, check_consistency
+from .bounded_yaml import parse
+from .config import ProjectConfig
+from .consistency import check_consistency
 from .errors import ConfigError, ConfigKeyError
+from .interpolation import Expansion
 
-_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# A config is a few KB; reading a huge or endless file (a device, a log by mistake) is refused first.
+MAX_BYTES = 1 << 20
 
 
 def config_path(environ: Mapping[str, str], base_dir: Path) -> Path:
@@ -36,14 +41,15 @@ def load_config(path: Path, installed_apps: Iterable[str], environ: Mapping[str,
     """Read `path`, expand ${VAR} references and validate; raise ConfigError naming file and key."""
     source = str(path)
     raw = _read_yaml(path)
+    expansion = Expansion(environ)
     try:
-        expanded = _expand(raw, "", environ)
+        expanded = expansion.expand(raw)
         config = ProjectConfig.model_validate(expanded)
-        check_consistency(config, app_labels(installed_apps))
+        check_consistency(config, app_labels(installed_apps), expansion.from_env)
     except ConfigKeyError as problem:
         raise problem.at(source) from problem
     except ValidationError as error:
-        raise _first_error(source, error) from None
+        raise _first_error(source, error, expansion.from_env) from None
     return config
 
 
@@ -59,27 +65,20 @@ def app_labels(installed_apps: Iterable[str]) -> dict[str, str]:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     source = str(path)
+    text = _read_text(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            source,
-            "",
-            "config file not found",
-            "create it, pick another with APP_ENV=<name> (config/<name>.yaml), or set APP_CONFIG",
-        ) from None
-    except OSError as error:
-        raise ConfigError(
-            source, "", f"cannot read the config file ({error.strerror})", "check the path and its permissions"
-        ) from None
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = parse(text)
+    except ConfigKeyError as problem:
+        raise problem.at(source) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
         raise ConfigError(
             source, line, f"invalid YAML: {error.problem or error.context}", "fix the syntax there"
         ) from None
+    except yaml.reader.ReaderError as error:
+        where = f"line {text[: error.position].count(chr(10)) + 1}"
+        raise ConfigError(source, where, "invalid YAML: a control character", "remove it") from None
     except yaml.YAMLError as error:
         raise ConfigError(source, "", f"invalid YAML: {type(error).__name__}", "fix the syntax") from None
     if not isinstance(data, dict):
@@ -92,57 +91,41 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys instead of silently keeping the last one."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key '{key}'", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _expand(value: Any, key: str, environ: Mapping[str, str]) -> Any:
-    """Expand ${VAR} and ${VAR:-default} in every string; VAR_FILE stands in for an unset VAR."""
-    if isinstance(value, dict):
-        return {k: _expand(v, f"{key}.{k}" if key else str(k), environ) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_expand(v, f"{key}[{i}]", environ) for i, v in enumerate(value)]
-    if not isinstance(value, str) or "${" not in value:
-        return value
-    return _REFERENCE.sub(lambda match: _lookup(match, key, environ), value)
-
-
-def _lookup(match: re.Match[str], key: str, environ: Mapping[str, str]) -> str:
-    name, default = match.group(1), match.group(2)
-    if environ.get(name):
-        return environ[name]
-    file_name = environ.get(f"{name}_FILE")
-    if file_name:
-        try:
-            return Path(file_name).read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as error:
-            raise ConfigKeyError(
-                key,
-                f"{name}_FILE names a file that cannot be read ({error.strerror})",
-                f"point {name}_FILE at a readable secret file",
-            ) from None
-    if default is not None:
-        return default
-    raise ConfigKeyError(
-        key,
-        f"${{{name}}} is not set or empty",
-        f"export {name}, set {name}_FILE to a secret file, or give a default as ${{{name}:-value}}",
-    )
+def _read_text(path: Path) -> str:
+    """The file as UTF-8 text (a UTF-8 BOM is allowed); other encodings are named, never guessed."""
+    source = str(path)
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(
+            source,
+            "",
+            "config file not found",
+            "create it, pick another with APP_ENV=<name> (config/<name>.yaml), or set APP_CONFIG",
+        ) from None
+    except OSError as error:
+        raise ConfigError(
+            source, "", f"cannot read the config file ({error.strerror})", "check the path and its permissions"
+        ) from None
+    if len(data) > MAX_BYTES:
+        raise ConfigError(source, "", f"the file is larger than {MAX_BYTES >> 20} MiB", "is it the right file?")
+    # UTF-16 without a BOM decodes as "valid" UTF-8 full of NULs; with one, it fails on the first byte.
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\0" in data:
+        raise ConfigError(source, "", "the file is UTF-16 (or binary), not UTF-8 text", "save it as UTF-8")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ConfigError(
+            source, f"line {line}", "is not UTF-8 text (latin-1 or another encoding?)", "save the file as UTF-8"
+        ) from None
 
 
-def _first_error(source: str, error: ValidationError) -> ConfigError:
+def _first_error(source: str, error: ValidationError, from_env: Mapping[str, tuple[str, ...]]) -> ConfigError:
     """The first pydantic error as one line; input values are never shown (they may be secrets)."""
     detail = error.errors(include_url=False, include_input=False)[0]
-    key = ".".join(str(part) for part in detail["loc"])
+    key = ".".join(f"[{part}]" if isinstance(part, int) else str(part) for part in detail["loc"]).replace(".[", "[")
     kind = detail["type"]
     if kind == "extra_forbidden":
         return ConfigError(
@@ -151,6 +134,10 @@ def _first_error(source: str, error: ValidationError) -> ConfigError:
     if kind == "missing":
         return ConfigError(source, key, "required key is missing", "add it")
     message = detail["msg"].removeprefix("Value error, ")
+    # Our validators say "problem; fix"; pydantic's own messages say the problem only.
+    problem, _, fix = message.partition("; ")
+    if key in from_env:
+        problem += " (the value from " + " and ".join(f"${{{name}}}" for name in from_env[key]) + ")"
     return ConfigError(
-        source, key, message[0].lower() + message[1:], "fix the value (see the config reference in README.md)"
+        source, key, problem[0].lower() + problem[1:], fix or "fix the value (see the config reference in README.md)"
     )

@@ -75,7 +75,7 @@ CASES = [
     (
         "unknown-operation",
         pg("operations: [read, write]", "operations: [read, delete]"),
-        "databases.blog_db.operations.1",
+        "databases.blog_db.operations[1]",
         "'read', 'write' or 'migrate'",
     ),
     (
@@ -212,8 +212,25 @@ def test_bad_config_is_one_line_naming_file_and_key(tmp_path: Path, text: str | 
     assert list(tmp_path.iterdir()) == ([config] if text is not None else [])  # no database file created
 
 
-def test_there_are_at_least_25_bad_configs() -> None:
-    assert len(CASES) >= 25
+def test_the_table_s_base_config_is_valid(tmp_path: Path) -> None:
+    # Every case is VALID_PG with one edit: if the base were refused, a case could pass for another reason.
+    config = tmp_path / "good.yaml"
+    config.write_text(VALID_PG)
+
+    result = manage("check", config=config, env={"DB_PASSWORD": SECRET, "SECRET_KEY": SECRET * 2})
+
+    assert (result.returncode, result.stderr) == (0, ""), result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_each_case_is_a_distinct_edit_with_its_own_expectation() -> None:
+    ids = [case[0] for case in CASES]
+    texts = [case[1] for case in CASES]
+    expectations = [(case[2], case[3]) for case in CASES]
+    assert len(set(ids)) == len(ids) >= 25
+    assert len(set(texts)) == len(texts), "two cases test the same file"
+    assert VALID_PG not in texts
+    assert all(words for _, words in expectations), "a case without expected words passes on any error"
 
 
 def test_app_env_with_a_path_is_refused(tmp_path: Path) -> None:
