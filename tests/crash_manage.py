@@ -7,6 +7,7 @@ code that exist whatever order the migrator chooses, so the same test runs again
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,16 @@ def _install(point: str, app: str, name: str) -> None:
 
     Migration.apply = crashing_apply  # type: ignore[method-assign]
     RoutedRecorder.record_applied = crashing_record  # type: ignore[method-assign]
+
+
+def run(*args: str, config: Path, crash_at: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """This script with `args`, as tests run manage.py: the config in APP_CONFIG, the repo on the path."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "DJANGO_SETTINGS"))}
+    environ.update({"APP_CONFIG": str(config), "PYTHONPATH": str(REPO), "NO_COLOR": "1", "CRASH_AT": crash_at})
+    environ.update(env or {})
+    return subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, env=environ, timeout=180, check=False
+    )
 
 
 def main() -> None:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.unit.cli import REPO, local_config, manage
+from tests import crash_manage
+from tests.unit.cli import local_config, manage
 
 AUTH_TABLES = {
     "auth_user",
@@ -195,17 +193,7 @@ def test_migrate_with_arguments_on_a_routed_alias_points_to_migrate_all(config: 
 
 # --- issue 10: migrate_all and migrate -------------------------------------------------------------------
 
-CRASH = Path(__file__).parents[1] / "crash_manage.py"
 POINTS = ("before_apply", "after_apply", "before_record", "after_record")
-
-
-def crash_manage(*args: str, config: Path, crash_at: str) -> subprocess.CompletedProcess[str]:
-    """tests/crash_manage.py (manage.py dying at one point) with the environment `manage` gives."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "DJANGO_SETTINGS"))}
-    environ.update({"APP_CONFIG": str(config), "PYTHONPATH": str(REPO), "NO_COLOR": "1", "CRASH_AT": crash_at})
-    return subprocess.run(
-        [sys.executable, str(CRASH), *args], capture_output=True, text=True, env=environ, timeout=120, check=False
-    )
 
 
 def shared_history_config(tmp_path: Path) -> Path:
@@ -237,27 +225,31 @@ def test_four_aliases_sharing_one_history_alias_migrate_concurrently(tmp_path: P
             assert ("blog", "0001_initial") in rows and len(rows) == len(set(rows)), alias
 
 
+PLAIN = {"DJANGO_SETTINGS_MODULE": "tests.unit.blog_migrations_settings"}  # adds blog.0002_plain
+
+
 @pytest.mark.parametrize("point", POINTS)
+@pytest.mark.parametrize("migration", ["blog.0001_initial", "blog.0002_plain"])
 def test_a_crash_at_any_point_of_a_routed_migration_converges_on_the_next_run(
-    tmp_path: Path, config: Path, point: str
+    tmp_path: Path, point: str, migration: str
 ) -> None:
-    crashed = manage(
-        str(CRASH),
-        "migrate_all",
-        "--skip-makemigrations",
-        config=config,
-        env={"CRASH_AT": f"{point}:blog.0001_initial"},
+    # blog.0001 leaves deferred SQL (Django records it after the commit); blog.0002_plain none (recorded inside).
+    config = local_config(tmp_path)
+    crashed = crash_manage.run(
+        "migrate_all", "--skip-makemigrations", config=config, crash_at=f"{point}:{migration}", env=PLAIN
     )
     assert crashed.returncode == 70, crashed.stdout + crashed.stderr  # died there, as a kill would
 
-    rerun = manage("migrate_all", "--skip-makemigrations", config=config)
+    rerun = manage("migrate_all", "--skip-makemigrations", config=config, env=PLAIN)
 
-    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    assert BLOG_TABLES <= tables(tmp_path / "blog.sqlite3")  # never "applied in history, schema missing"
-    assert routed_history(tmp_path / "db.sqlite3").count(("blog", "0001_initial")) == 1
-    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
-        assert list(db.execute("SELECT * FROM multidb_migration_pending")) == []
-    assert manage("migrate_all", "--check", config=config).returncode == 0
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr  # no double apply
+    assert BLOG_TABLES | {"blog_plain"} <= tables(tmp_path / "blog.sqlite3")  # no "applied in history, schema missing"
+    app, name = migration.split(".")
+    assert routed_history(tmp_path / "db.sqlite3").count((app, name)) == 1
+    if "multidb_migration_pending" in tables(tmp_path / "db.sqlite3"):
+        with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+            assert list(db.execute("SELECT * FROM multidb_migration_pending")) == []
+    assert manage("migrate_all", "--check", config=config, env=PLAIN).returncode == 0
 
 
 def replica_config(tmp_path: Path) -> Path:
@@ -365,7 +357,7 @@ shards:
 
 
 def test_an_in_memory_alias_is_checked_for_connectivity_only(tmp_path: Path) -> None:
-    config = local_config(tmp_path, LOCAL_TEXT.replace("data/shop.sqlite3", ":memory:"))
+    config = local_config(tmp_path, LOCAL_TEXT.replace("data/shop.sqlite3", "':memory:'"))
     assert manage("migrate_all", "--skip-makemigrations", config=config).returncode == 0
 
     result = manage("dbhealth", "--json", config=config)
