@@ -26,7 +26,7 @@ def migrate_app(alias: str, history: str, app_label: str, target: str | None, pr
     done: list[str] = []
 
     def on_progress(action: str, migration: object = None, fake: bool = False) -> None:
-        if action.endswith("_success"):
+        if action in ("apply_success", "unapply_success"):  # not render_success, which names no migration
             key = f"{getattr(migration, 'app_label', '')}.{getattr(migration, 'name', '')}"
             done.append(key)
             progress(alias, f"{'applied' if action == 'apply_success' else 'unapplied'} {key}")

@@ -304,6 +304,10 @@ def test_migrate_app_zero_on_a_routed_alias_changes_its_schema_and_its_history(t
 
     zero = manage("migrate", "blog", "zero", "--database", "blog_db", config=config)
     assert zero.returncode == 0, zero.stdout + zero.stderr
+    assert zero.stdout.splitlines() == [
+        "  blog_db: unapplied blog.0001_initial",
+        "blog_db: 1 migrated, history in default",
+    ]
     assert not BLOG_TABLES & tables(tmp_path / "blog.sqlite3")
     assert ("blog", "0001_initial") not in routed_history(tmp_path / "db.sqlite3")
     assert "[ ] 0001_initial" in manage("showmigrations", "blog", "--database", "blog_db", config=config).stdout
