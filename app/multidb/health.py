@@ -15,15 +15,16 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.loader import MigrationLoader
 from django.db.utils import load_backend
 
-from .history import ROUTED_TABLE, sqlite_file_missing
-from .migrator import one_line
+from .history import ROUTED_TABLE, in_memory, sqlite_file_missing
 from .replicas import replica_lag
 from .routing import RoutingTable, current_table
+from .status import HealthStatus, Readiness
+from .text import one_line
 
 
 @dataclass
 class AliasHealth:
-    status: str  # ok | down | unmigrated | timeout | degraded (a replica lagging beyond the limit)
+    status: HealthStatus
     latency_ms: float | None = None
     error: str | None = None
     unapplied: list[str] = field(default_factory=list)
@@ -42,10 +43,12 @@ class HealthReport:
     @property
     def failing(self) -> list[str]:
         """Aliases that make the app unready; a replica never does: reads fall back to its home."""
-        return [alias for alias, result in self.databases.items() if result.status != "ok" and not result.replica]
+        return [
+            alias for alias, result in self.databases.items() if result.status != HealthStatus.OK and not result.replica
+        ]
 
     def as_dict(self) -> dict[str, Any]:
-        report: dict[str, Any] = {"status": "ok" if self.ok else "unavailable"}
+        report: dict[str, Any] = {"status": Readiness.OK if self.ok else Readiness.UNAVAILABLE}
         if not self.ok:
             report["failing"] = self.failing
         report["databases"] = {alias: asdict(result) for alias, result in self.databases.items()}
@@ -69,7 +72,7 @@ def check_databases(timeout: float | None = None) -> HealthReport:
         thread.join(max(0.0, deadline - time.monotonic()))
     return HealthReport(
         {
-            alias: results.get(alias) or AliasHealth("timeout", error=f"no answer within {timeout:g}s")
+            alias: results.get(alias) or AliasHealth(HealthStatus.TIMEOUT, error=f"no answer within {timeout:g}s")
             for alias in table.aliases
         }
     )
@@ -86,7 +89,9 @@ def check_alias(alias: str, table: RoutingTable, timeout: float) -> AliasHealth:
     replica = alias in table.replicas
     try:
         if sqlite_file_missing(connection):
-            return AliasHealth("down", error="SQLite database file does not exist; run migrate_all", replica=replica)
+            return AliasHealth(
+                HealthStatus.DOWN, error="SQLite database file does not exist; run migrate_all", replica=replica
+            )
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
@@ -94,8 +99,10 @@ def check_alias(alias: str, table: RoutingTable, timeout: float) -> AliasHealth:
         if replica:
             return _replica_health(connection, latency, table.options.replica_max_lag_seconds)
         history = table.migratable.get(alias)
-        if history is None:
-            return AliasHealth("ok", latency)
+        if history is None or in_memory(connection) or in_memory(connections[history]):
+            # An in-memory SQLite database is a new, empty one on every connection: this probe's can
+            # never show the migrations the process's own connection applied. Connectivity is all it checks.
+            return AliasHealth(HealthStatus.OK, latency)
         history_connection = connection if history == alias else _fresh_connection(history, timeout)
         try:
             missing = _unapplied(history_connection, alias, history)
@@ -104,11 +111,11 @@ def check_alias(alias: str, table: RoutingTable, timeout: float) -> AliasHealth:
                 history_connection.close()
         if missing:
             return AliasHealth(
-                "unmigrated", latency, f"{len(missing)} unapplied migration(s); run migrate_all", missing
+                HealthStatus.UNMIGRATED, latency, f"{len(missing)} unapplied migration(s); run migrate_all", missing
             )
-        return AliasHealth("ok", latency)
+        return AliasHealth(HealthStatus.OK, latency)
     except Exception as error:  # noqa: BLE001 - any failure is this alias's status
-        return AliasHealth("down", error=one_line(error), replica=replica)
+        return AliasHealth(HealthStatus.DOWN, error=one_line(error), replica=replica)
     finally:
         connection.close()
 
@@ -117,13 +124,13 @@ def _replica_health(connection: BaseDatabaseWrapper, latency: float, max_lag: fl
     lag = replica_lag(connection)
     if lag is not None and lag > max_lag:
         return AliasHealth(
-            "degraded",
+            HealthStatus.DEGRADED,
             latency,
             f"lags {lag:.1f}s (limit {max_lag:g}s); reads avoid it",
             replica=True,
             lag_seconds=round(lag, 3),
         )
-    return AliasHealth("ok", latency, replica=True, lag_seconds=None if lag is None else round(lag, 3))
+    return AliasHealth(HealthStatus.OK, latency, replica=True, lag_seconds=None if lag is None else round(lag, 3))
 
 
 def _fresh_connection(alias: str, timeout: float) -> BaseDatabaseWrapper:

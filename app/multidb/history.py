@@ -82,6 +82,12 @@ def sqlite_file_missing(connection: BaseDatabaseWrapper) -> bool:
     return not (name == ":memory:" or name.startswith("file:") or Path(name).exists())
 
 
+def in_memory(connection: BaseDatabaseWrapper) -> bool:
+    """True for an in-memory SQLite alias: each new connection to it opens a different, empty database."""
+    name = str(connection.settings_dict["NAME"])
+    return connection.vendor == "sqlite" and (name == ":memory:" or "mode=memory" in name)
+
+
 def unapplied(loader: MigrationLoader) -> list[tuple[str, str]]:
     """Every migration in the graph that the history does not record, in plan order."""
     applied = loader.applied_migrations or {}

@@ -14,13 +14,17 @@ from typing import Any
 
 from django.core.management.sql import emit_post_migrate_signal, emit_pre_migrate_signal
 from django.db import connections
-from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.exceptions import MigrationSchemaMissing
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 
-from .history import loader_for, recorder_for, sqlite_file_missing, unapplied
-from .locks import migration_lock
+from .executor import RoutedExecutor
+from .history import RoutedRecorder, loader_for, recorder_for, sqlite_file_missing, unapplied
+from .journal import Journal
+from .locks import HISTORY_LOCK_KEY, migration_lock
 from .routing import RoutingTable
+from .status import MigrateStatus
+from .text import one_line
 
 Progress = Callable[[str, str], None]  # (alias, message)
 
@@ -37,7 +41,7 @@ class Step:
 @dataclass
 class AliasResult:
     alias: str
-    status: str  # ok | failed | skipped
+    status: MigrateStatus
     history: str | None = None
     steps: list[Step] = field(default_factory=list)
     reason: str | None = None
@@ -72,16 +76,16 @@ def migrate_all(
 
     def run(alias: str) -> AliasResult:
         if stop.is_set():
-            return AliasResult(alias, "skipped", reason="--fail-fast after an earlier failure")
+            return AliasResult(alias, MigrateStatus.SKIPPED, reason="--fail-fast after an earlier failure")
         history = table.migratable.get(alias)
         if history is None:
             why = "replica, never migrated" if alias in table.replicas else "not migratable (no migrate or migrate_to)"
-            return AliasResult(alias, "skipped", reason=why)
+            return AliasResult(alias, MigrateStatus.SKIPPED, reason=why)
         try:
             result = migrate_alias(alias, history, set(table.apps_migrated_on(alias)), plan_only, progress)
         finally:
             connections.close_all()  # this thread's connections
-        if result.status == "failed" and fail_fast:
+        if result.status == MigrateStatus.FAILED and fail_fast:
             stop.set()
         return result
 
@@ -89,6 +93,10 @@ def migrate_all(
     first, rest = [a for a in selected if a == "default"], [a for a in selected if a != "default"]
     for alias in first:
         results[alias] = run(alias)
+    if not plan_only:
+        # Several aliases may share one history alias: create its tables once, before they run at once.
+        for history in sorted({table.migratable[a] for a in rest if table.migratable.get(a, a) != a}):
+            _prepare_history(history)
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="migrate") as pool:
         for alias, result in zip(rest, pool.map(run, rest), strict=True):
             results[alias] = result
@@ -98,7 +106,7 @@ def migrate_all(
 def migrate_alias(alias: str, history: str, own_apps: set[str], plan_only: bool, progress: Progress) -> AliasResult:
     """Apply (or with `plan_only`, list) everything unapplied on `alias`, under its lock."""
     connection = connections[alias]
-    result = AliasResult(alias, "ok", history=history)
+    result = AliasResult(alias, MigrateStatus.OK, history=history)
     started = time.monotonic()
     current: dict[str, Any] = {}
 
@@ -116,6 +124,8 @@ def migrate_alias(alias: str, history: str, own_apps: set[str], plan_only: bool,
         if not plan_only:
             _create_sqlite_folder(connection)
         recorder = recorder_for(alias, history)
+        if not plan_only and isinstance(recorder, RoutedRecorder):
+            ensure_history_tables(recorder)
         lock = (
             nullcontext()
             if plan_only
@@ -123,6 +133,9 @@ def migrate_alias(alias: str, history: str, own_apps: set[str], plan_only: bool,
         )
         with lock:
             # Read the history only once the lock is held: a concurrent run may just have applied it.
+            if not plan_only and isinstance(recorder, RoutedRecorder):
+                for key in Journal(recorder.connection, alias).settle(connection, recorder):
+                    progress(alias, f"recorded {key}, committed by a run that died before recording it")
             loader = loader_for(recorder)
             if plan_only:
                 result.steps = [Step(f"{app}.{name}", app not in own_apps) for app, name in unapplied(loader)]
@@ -130,7 +143,7 @@ def migrate_alias(alias: str, history: str, own_apps: set[str], plan_only: bool,
                 result.steps.extend(_record_foreign(loader, recorder, own_apps))
                 _apply(connection, loader, recorder, on_progress)
     except Exception as error:  # noqa: BLE001 - every failure becomes this alias's result line
-        result.status = "failed"
+        result.status = MigrateStatus.FAILED
         result.failed_migration = current.get("key")
         result.reason = one_line(error)
         result.traceback = traceback.format_exc()
@@ -138,14 +151,8 @@ def migrate_alias(alias: str, history: str, own_apps: set[str], plan_only: bool,
     return result
 
 
-def one_line(error: BaseException) -> str:
-    """`Type: first line of the message`, the form every failure line uses."""
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
-
-
 def _apply(connection: Any, loader: MigrationLoader, recorder: MigrationRecorder, on_progress: Any) -> None:
-    executor = _RoutedExecutor(connection, loader, recorder, on_progress)
+    executor = RoutedExecutor(connection, loader, recorder, on_progress)
     targets = loader.graph.leaf_nodes()
     plan = executor.migration_plan(targets)
     emit_pre_migrate_signal(0, False, connection.alias, plan=plan)
@@ -175,14 +182,26 @@ def _record_foreign(loader: MigrationLoader, recorder: MigrationRecorder, own_ap
     return [Step(f"{app}.{name}", noop=True, seconds=0.0) for app, name in foreign]
 
 
-class _RoutedExecutor(MigrationExecutor):
-    """Django's executor with the loader and recorder chosen by the routing table."""
+def ensure_history_tables(recorder: RoutedRecorder) -> None:
+    """Create the routed history tables in the history alias, once, even with other runs racing to."""
+    connection = recorder.connection
+    _create_sqlite_folder(connection)
+    with migration_lock(connection, key=HISTORY_LOCK_KEY):  # other processes; SQLite serialises on the file
+        try:
+            recorder.ensure_schema()
+        except MigrationSchemaMissing:
+            if not recorder.has_table():  # another process (SQLite has no lock here) created it first
+                raise
+        Journal(connection, recorder.alias).ensure()
 
-    def __init__(self, connection: Any, loader: MigrationLoader, recorder: MigrationRecorder, progress: Any) -> None:
-        self.connection = connection
-        self.loader = loader
-        self.recorder = recorder
-        self.progress_callback = progress
+
+def _prepare_history(history: str) -> None:
+    try:
+        ensure_history_tables(RoutedRecorder(connections[history], "-"))
+    except Exception:  # noqa: BLE001, S110 - each alias recording there will then fail with the reason itself
+        pass
+    finally:
+        connections[history].close()
 
 
 def _create_sqlite_folder(connection: Any) -> None:

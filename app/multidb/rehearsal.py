@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from .config import ProjectConfig
-from .migrator import one_line
 from .rehearsal_copies import Copy, RehearsalError, choose_image, docker_available, remove_leftovers, run_network
 from .rehearsal_dump import CopyError, Tools, find_tools, stop_copies
 from .rehearsal_migrate import MigrateRun, copy_config, plan_and_migrate
@@ -20,6 +19,7 @@ from .rehearsal_report import AliasReport, Report
 from .rehearsal_source import Snapshot, Source, server_major, write_access
 from .rehearsal_steps import Progress, count_and_remove, make_copy, start_copy, verify_source
 from .routing import RoutingTable
+from .text import one_line
 
 
 @dataclass(frozen=True)

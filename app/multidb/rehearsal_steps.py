@@ -6,11 +6,11 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 
-from .migrator import one_line
 from .rehearsal_copies import Copy
 from .rehearsal_dump import Tools, copy_database
 from .rehearsal_report import AliasReport, Report
 from .rehearsal_source import HISTORY_TABLES, Snapshot, Source, exported_snapshot, take_snapshot
+from .text import one_line
 
 Progress = Callable[[str, str], None]  # (alias, message)
 

@@ -2,9 +2,11 @@
 
 from django.http import HttpRequest, JsonResponse
 
+from .status import Readiness
+
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
+    return JsonResponse({"status": Readiness.OK})
 
 
 def readyz(request: HttpRequest) -> JsonResponse:

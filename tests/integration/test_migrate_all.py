@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests import crash_manage
+from tests.integration.postgres import Server, Target, fresh_targets, write_config
 from tests.integration.stack import Stack
 
 # Tables each database must hold; anything else there must belong to the same apps (checked by prefix).
@@ -83,3 +91,63 @@ def test_a_migration_failing_halfway_leaves_its_database_at_the_previous_migrati
     assert ("shop_product_sku",) not in indexes
     assert history == [("0001_initial",)]
     assert products == [("Mug", 3)]
+
+
+# --- issue 10: shared history alias, crash convergence ---------------------------------------------------
+
+RACE_RUNS = 10
+EXTRA = ("x1", "x2", "x3")  # with blog_db, four aliases recording their history in default
+PLAIN = {"DJANGO_SETTINGS_MODULE": "tests.unit.blog_migrations_settings"}  # adds blog.0002_plain (no deferred SQL)
+
+
+def shared_history_stack(servers: dict[str, Server], directory: Path) -> Stack:
+    """Fresh databases: the usual three, plus x1..x3 (no apps) on blog's server with `migrate_to: default`."""
+    prefix = "r" + secrets.token_hex(4)
+    targets = fresh_targets(servers, prefix)
+    config = write_config(directory / "shared.yaml", targets)
+    data = yaml.safe_load(config.read_text())
+    for alias in EXTRA:
+        servers["blog"].create_database(f"{prefix}_{alias}")
+        targets[alias] = Target(servers["blog"], f"{prefix}_{alias}")
+        data["databases"][alias] = {
+            **{k: v for k, v in data["databases"]["blog_db"].items() if k not in ("apps", "name")},
+            "name": f"{prefix}_{alias}",
+        }
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    return Stack(config, targets)
+
+
+def test_four_aliases_sharing_one_history_alias_migrate_at_once_on_fresh_databases(
+    servers: dict[str, Server], tmp_path: Path
+) -> None:
+    for run in range(RACE_RUNS):  # before the fix, about one run in five lost the race to create the table
+        directory = tmp_path / f"run{run}"
+        directory.mkdir()
+        stack = shared_history_stack(servers, directory)
+
+        result = stack.manage("migrate_all", "--jobs", "4")
+
+        assert result.returncode == 0, f"run {run}: {result.stdout}{result.stderr}"
+        routed = stack.rows("default", "SELECT database, app, name FROM multidb_migration_history")
+        assert len(routed) == len(set(routed)), f"run {run}: recorded twice"
+        assert {database for database, _, _ in routed} == {"blog_db", *EXTRA}
+
+
+@pytest.mark.parametrize("point", crash_manage.POINTS)
+@pytest.mark.parametrize("migration", ["blog.0001_initial", "blog.0002_plain"])
+def test_a_crash_at_any_point_of_a_routed_migration_converges_on_postgres(
+    fresh: Stack, point: str, migration: str
+) -> None:
+    crashed = crash_manage.run("migrate_all", config=fresh.config, crash_at=f"{point}:{migration}", env=PLAIN)
+    assert crashed.returncode == 70, crashed.stdout + crashed.stderr  # the process died there
+
+    rerun = fresh.manage("migrate_all", env=PLAIN)
+
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr  # no double apply
+    assert {"blog_post", "blog_comment", "blog_plain"} <= fresh.tables("blog_db")  # no history without schema
+    app, name = migration.split(".")
+    history = fresh.rows("default", "SELECT app, name FROM multidb_migration_history WHERE database = 'blog_db'")
+    assert history.count((app, name)) == 1
+    if "multidb_migration_pending" in fresh.tables("default"):
+        assert fresh.rows("default", "SELECT * FROM multidb_migration_pending") == []
+    assert fresh.manage("migrate_all", "--check", env=PLAIN).returncode == 0

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from multidb.health import check_databases
+from multidb.status import HealthStatus
 
 
 class Command(BaseCommand):
@@ -27,7 +28,7 @@ class Command(BaseCommand):
             for alias, result in report.databases.items():
                 lag = f", lag {result.lag_seconds:.1f}s" if result.lag_seconds is not None else ""
                 role = " (replica)" if result.replica else ""
-                if result.status == "ok":
+                if result.status == HealthStatus.OK:
                     line = self.style.SUCCESS(f"ok     {result.latency_ms:.1f} ms{lag}{role}")
                 elif result.replica:
                     line = self.style.WARNING(f"{result.status}: {result.error}{role}")

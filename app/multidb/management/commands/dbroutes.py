@@ -9,7 +9,7 @@ from typing import Any
 from django.apps import apps
 from django.core.management.base import BaseCommand
 
-from multidb.routing import Route, current_table
+from multidb.routing import Route, RoutingTable, current_table
 
 
 class Command(BaseCommand):
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         table = current_table()
         rows = []
         for config in sorted(apps.get_app_configs(), key=lambda config: config.label):
-            rows.append(_row(config.label, table.route(config.label)))
+            rows.append(_row(config.label, table.route(config.label), table))
         if options["json"]:
             self.stdout.write(json.dumps(rows, indent=2))
             return
@@ -34,11 +34,17 @@ class Command(BaseCommand):
             self.stdout.write(self.style.MIGRATE_HEADING(line) if index == 0 else line)
 
 
-def _row(label: str, route: Route) -> dict[str, Any]:
+def _row(label: str, route: Route, table: RoutingTable) -> dict[str, Any]:
     if route.shard is not None:
         shards = ",".join(route.shard.aliases)
         where = f"{shards} by {route.shard.key} ({route.shard.strategy})"
-        return {"app": label, "read": [where], "write": where, "migrate": shards, "history": "each shard"}
+        return {
+            "app": label,
+            "read": [where],
+            "write": where,
+            "migrate": shards,
+            "history": _shard_history(route, table),
+        }
     return {
         "app": label,
         # Replicas serve reads unless this client just wrote, or they are down or lagging.
@@ -47,3 +53,13 @@ def _row(label: str, route: Route) -> dict[str, Any]:
         "migrate": route.migrate or "-",
         "history": route.history or "-",
     }
+
+
+def _shard_history(route: Route, table: RoutingTable) -> str:
+    """Where the shards record their history: "each shard" only when each really keeps its own."""
+    assert route.shard is not None  # noqa: S101 - called for sharded routes only
+    aliases = route.shard.aliases
+    histories = [table.migratable.get(alias, "-") for alias in aliases]
+    if histories == list(aliases):
+        return "each shard"
+    return ",".join(dict.fromkeys(histories))

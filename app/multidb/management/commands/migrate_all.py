@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from argparse import ArgumentParser
@@ -15,9 +16,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connections
 
 from multidb.history import sqlite_file_missing
-from multidb.migrator import AliasResult, migrate_all, one_line
+from multidb.migrator import AliasResult, migrate_all
 from multidb.pending_models import missing_migrations
 from multidb.routing import current_table
+from multidb.status import MigrateStatus
+from multidb.text import one_line
 
 
 class Command(BaseCommand):
@@ -55,7 +58,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         table = current_table()
-        selected = options["databases"] or list(table.aliases)
+        selected = list(dict.fromkeys(options["databases"] or table.aliases))  # a repeated alias counts once
         unknown = [alias for alias in selected if alias not in table.aliases]
         if unknown:
             raise CommandError(
@@ -65,6 +68,8 @@ class Command(BaseCommand):
         if options["jobs"] < 1:
             raise CommandError("--jobs must be at least 1", returncode=2)
         quiet = options["json_report"] == "-"
+        if options["json_report"] and not quiet:
+            _check_writable(options["json_report"])  # before anything is migrated, not after
         read_only = options["plan"] or options["check"]
         self._prepare_migration_files(
             write=settings.MULTIDB_WRITES_MIGRATIONS and not read_only,
@@ -102,7 +107,7 @@ class Command(BaseCommand):
             for result in results:
                 if result.traceback:
                     self.stderr.write(f"Traceback of {result.alias}:\n{result.traceback}")
-        self._finish(results, options["check"])
+        self._finish(results, options["check"], options["fail_fast"])
 
     def _prepare_migration_files(self, write: bool, skip: bool, verbosity: int) -> None:
         if write and not skip:
@@ -142,9 +147,9 @@ class Command(BaseCommand):
 
     def _describe(self, result: AliasResult, read_only: bool) -> str:
         history = f", history in {result.history}" if result.history and result.history != result.alias else ""
-        if result.status == "skipped":
+        if result.status == MigrateStatus.SKIPPED:
             return self.style.WARNING(f"skipped: {result.reason}")
-        if result.status == "failed":
+        if result.status == MigrateStatus.FAILED:
             where = f" in {result.failed_migration}" if result.failed_migration else ""
             return self.style.ERROR(f"failed{where}: {result.reason}")
         own = [step.migration for step in result.applied]
@@ -161,7 +166,7 @@ class Command(BaseCommand):
 
     def _write_json(self, target: str, results: list[AliasResult], elapsed: float, read_only: bool) -> None:
         report = {
-            "ok": all(result.status != "failed" for result in results),
+            "ok": all(result.status != MigrateStatus.FAILED for result in results),
             "mode": "plan" if read_only else "migrate",
             "seconds": round(elapsed, 3),
             "aliases": [result.as_dict() for result in results],
@@ -176,14 +181,40 @@ class Command(BaseCommand):
         except OSError as error:
             raise CommandError(f"cannot write the JSON report to {target}: {error.strerror}", returncode=2) from None
 
-    def _finish(self, results: list[AliasResult], check: bool) -> None:
-        failed = [result.alias for result in results if result.status == "failed"]
+    def _finish(self, results: list[AliasResult], check: bool, fail_fast: bool) -> None:
+        failed = [result.alias for result in results if result.status == MigrateStatus.FAILED]
         if failed:
+            skipped = [
+                r.alias for r in results if r.status == MigrateStatus.SKIPPED and r.reason and "fail-fast" in r.reason
+            ]
+            others = (
+                f"--fail-fast skipped {', '.join(skipped)}"
+                if fail_fast and skipped
+                else "the others were still processed"
+            )
             raise CommandError(
                 f"migrate_all failed on {', '.join(failed)} ({len(failed)} of {len(results)} "
-                f"aliases); the others were still processed; fix it and re-run",
+                f"aliases); {others}; fix it and re-run",
                 returncode=1,
             )
         pending = [result.alias for result in results if result.steps]
         if check and pending:
             raise CommandError(f"unapplied migrations on {', '.join(pending)}; run migrate_all", returncode=1)
+
+
+def _check_writable(target: str) -> None:
+    """Exit 2 now if the JSON report could not be written later: its folder is missing or not writable."""
+    path = Path(target)
+    folder = path.parent if str(path.parent) else Path(".")
+    problem = None
+    if path.is_dir():
+        problem = "it is a directory"
+    elif not folder.is_dir():
+        problem = f"folder {folder} does not exist"
+    elif not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        problem = "permission denied"
+    if problem:
+        raise CommandError(
+            f"cannot write the JSON report to {target}: {problem}; nothing was migrated (choose another --json path)",
+            returncode=2,
+        )
