@@ -116,3 +116,23 @@ def test_dbhealth_json_names_a_missing_database(tmp_path: Path) -> None:
     body = json.loads(result.stdout)
     assert body["failing"] == ["shop_db"] and body["databases"]["shop_db"]["status"] == "down"
     assert not (tmp_path / "shop.sqlite3").exists()  # the probe does not create it
+
+
+def test_readyz_is_503_when_exactly_one_alias_is_down(server: tuple[str, Path]) -> None:
+    # One alias down must be enough: a threshold of "more than one" would pass the two-down test above.
+    base, config = server
+    assert manage("migrate_all", config=config).returncode == 0
+    assert get(base + "/readyz")[0] == 200
+    (config.parent / "shop.sqlite3").unlink()
+
+    status, body = get(base + "/readyz")
+
+    assert status == 503, body
+    assert body["status"] == "unavailable" and body["failing"] == ["shop_db"]
+    databases = body["databases"]
+    assert isinstance(databases, dict)
+    assert {alias: info["status"] for alias, info in databases.items()} == {
+        "default": "ok",
+        "blog_db": "ok",
+        "shop_db": "down",
+    }

@@ -188,3 +188,31 @@ def test_migrate_with_arguments_on_a_routed_alias_points_to_migrate_all(config: 
     assert result.returncode == 2
     assert "blog_db records its migration history in default" in result.stderr
     assert "migrate_all --database blog_db" in result.stderr
+
+
+def test_a_failing_middle_alias_does_not_stop_the_later_ones(tmp_path: Path, config: Path) -> None:
+    # blog_db runs between default and shop_db; without --fail-fast shop_db must still be migrated after it.
+    with sqlite3.connect(tmp_path / "blog.sqlite3") as db:
+        db.execute("CREATE TABLE blog_post (id integer)")
+
+    result = manage("migrate_all", "--skip-makemigrations", config=config)
+
+    assert result.returncode == 1
+    assert "blog_db  failed in blog.0001_initial" in result.stdout
+    assert "shop_db  ok" in result.stdout and "skipped" not in result.stdout
+    assert SHOP_TABLES <= tables(tmp_path / "shop.sqlite3")
+    assert AUTH_TABLES <= tables(tmp_path / "db.sqlite3")
+
+
+def test_a_failing_default_does_not_stop_the_other_aliases(tmp_path: Path, config: Path) -> None:
+    # default runs first and alone; its failure must not keep blog_db and shop_db from being migrated.
+    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+        db.execute("CREATE TABLE django_admin_log (id integer)")
+
+    result = manage("migrate_all", "--skip-makemigrations", config=config)
+
+    assert result.returncode == 1
+    assert "default  failed in admin.0001_initial" in result.stdout, result.stdout
+    assert "skipped" not in result.stdout
+    assert BLOG_TABLES <= tables(tmp_path / "blog.sqlite3")
+    assert SHOP_TABLES <= tables(tmp_path / "shop.sqlite3")
