@@ -6,13 +6,15 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 workdir=${MUTATION_DIR:-$repo/build/mutation}
 jobs=${MUTATION_JOBS:-2}
+# A mutant still alive after this many seconds of tests is reported "timeout" (not killed): bounds the run.
+export MUTATION_BUDGET_SECONDS=${MUTATION_BUDGET_SECONDS:-60}
 
 rm -rf "$workdir"
 mkdir -p "$workdir/app"
 cp -r "$repo/app/multidb" "$workdir/multidb"
 cp -r "$repo/app/manage.py" "$repo/app/project" "$repo/app/apps" "$workdir/app/"
 cp -r "$repo/tests" "$repo/config" "$repo/pyproject.toml" "$workdir/"
-cp "$repo/mk/mutation/sitecustomize.py" "$repo/mk/mutation/mutation_hits.py" "$workdir/"
+cp "$repo/mk/mutation/sitecustomize.py" "$repo/mk/mutation/mutation_plugin.py" "$workdir/"
 find "$workdir" -name __pycache__ -prune -exec rm -rf {} +
 
 cd "$workdir"
@@ -22,5 +24,5 @@ started=$(date +%s)
     echo "mutmut run failed; the whole log: $workdir/mutmut.log" >&2
     exit 1
 }
-echo "mutmut run: $(( $(date +%s) - started ))s with $jobs workers ($(git -C "$repo" rev-parse --short HEAD))"
+echo "mutmut run: $(( $(date +%s) - started ))s with $jobs workers, budget ${MUTATION_BUDGET_SECONDS}s a mutant, on $(git -C "$repo" describe --always --dirty)"
 exec "$repo/.venv/bin/python" "$repo/mk/mutation/score.py" "$workdir"

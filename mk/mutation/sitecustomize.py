@@ -4,7 +4,7 @@ mutmut maps tests to functions by recording calls in the pytest process; most
 unit tests run app/manage.py in a subprocess, whose calls would be lost and its
 mutants reported "no tests". Python imports this file at start-up because the
 tests put the mutants folder on PYTHONPATH; it writes the hits to a file that
-mutation_hits.py adds to the test that started the subprocess.
+mutation_plugin.py adds to the test that started the subprocess.
 """
 
 import os
