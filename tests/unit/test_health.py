@@ -136,3 +136,31 @@ def test_readyz_is_503_when_exactly_one_alias_is_down(server: tuple[str, Path]) 
         "blog_db": "ok",
         "shop_db": "down",
     }
+
+
+def test_health_report_is_unready_for_any_failing_home_but_never_for_a_replica() -> None:
+    from multidb.health import AliasHealth, HealthReport
+
+    report = HealthReport(
+        {
+            "default": AliasHealth("ok", 1.0),
+            "blog_db": AliasHealth("unmigrated", 1.0, "1 unapplied migration(s)", ["blog.0002_x"]),
+            "shop_db": AliasHealth("timeout"),
+            "replica": AliasHealth("down", replica=True),
+        }
+    )
+    assert not report.ok and report.failing == ["blog_db", "shop_db"]
+    body = report.as_dict()
+    assert (body["status"], body["failing"]) == ("unavailable", ["blog_db", "shop_db"])
+    assert body["databases"]["blog_db"] == {
+        "status": "unmigrated",
+        "latency_ms": 1.0,
+        "error": "1 unapplied migration(s)",
+        "unapplied": ["blog.0002_x"],
+        "replica": False,
+        "lag_seconds": None,
+    }
+
+    ready = HealthReport({"default": AliasHealth("ok"), "replica": AliasHealth("degraded", replica=True)})
+    assert ready.ok and ready.failing == []
+    assert set(ready.as_dict()) == {"status", "databases"} and ready.as_dict()["status"] == "ok"

@@ -216,3 +216,33 @@ def test_a_failing_default_does_not_stop_the_other_aliases(tmp_path: Path, confi
     assert "skipped" not in result.stdout
     assert BLOG_TABLES <= tables(tmp_path / "blog.sqlite3")
     assert SHOP_TABLES <= tables(tmp_path / "shop.sqlite3")
+
+
+def test_sqlite_file_missing_only_for_a_sqlite_file_that_is_not_there(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from multidb.history import sqlite_file_missing
+
+    def connection(name: str, vendor: str = "sqlite") -> SimpleNamespace:
+        return SimpleNamespace(vendor=vendor, settings_dict={"NAME": name})
+
+    (tmp_path / "there.sqlite3").touch()
+    assert sqlite_file_missing(connection(str(tmp_path / "absent.sqlite3"))) is True
+    assert sqlite_file_missing(connection(str(tmp_path / "there.sqlite3"))) is False
+    assert sqlite_file_missing(connection(":memory:")) is False
+    assert sqlite_file_missing(connection("file:memdb?mode=memory&cache=shared")) is False
+    assert sqlite_file_missing(connection(str(tmp_path / "absent"), vendor="postgresql")) is False
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (ValueError("first line\nsecond line"), "ValueError: first line"),
+        (OSError("  \n  padded  \n"), "OSError: padded"),
+        (RuntimeError(), "RuntimeError"),
+    ],
+)
+def test_one_line_is_the_type_and_the_first_line_of_the_message(error: BaseException, line: str) -> None:
+    from multidb.migrator import one_line
+
+    assert one_line(error) == line
