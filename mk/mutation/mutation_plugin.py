@@ -8,6 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import hypothesis
 import pytest
 
 # The unit test files that exercise each module most directly: run first, so a mutant usually dies in seconds.
@@ -51,6 +52,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if workdir and not Path(workdir).exists():
         os.environ.pop("MULTIDB_TEST_WORKDIR")
         os.environ.pop("APP_CONFIG", None)
+    # Trampolines make every call slower: hypothesis' per-example deadline would fail the clean run.
+    hypothesis.settings.register_profile("mutation", deadline=None)
+    hypothesis.settings.load_profile("mutation")
     if not os.environ.get("MUTATION_HITS_DIR"):
         os.environ["MUTATION_HITS_DIR"] = tempfile.mkdtemp(prefix="mutation-hits-")
 
