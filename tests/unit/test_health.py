@@ -13,6 +13,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -164,3 +165,37 @@ def test_health_report_is_unready_for_any_failing_home_but_never_for_a_replica()
     ready = HealthReport({"default": AliasHealth("ok"), "replica": AliasHealth("degraded", replica=True)})
     assert ready.ok and ready.failing == []
     assert set(ready.as_dict()) == {"status", "databases"} and ready.as_dict()["status"] == "ok"
+
+
+def test_check_alias_names_a_missing_replica_file_and_an_unmigrated_home(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    django_db_blocker: Any,  # pytest-django DjangoDbBlocker
+) -> None:
+    from django.db import connections
+
+    from multidb.config import ProjectConfig
+    from multidb.health import check_alias
+    from multidb.routing import build_routing_table
+    from project.settings import INSTALLED_APPS
+
+    databases = {"default": {"name": "a"}, "shop_db": {"name": "s", "apps": ["shop"]}}
+    databases["blog_db"] = {"name": "b", "apps": ["blog"], "operations": ["read"]}
+    table = build_routing_table(ProjectConfig.model_validate({"databases": databases}), INSTALLED_APPS)
+    for alias in ("blog_db", "shop_db"):  # point both at files in tmp_path: blog's missing, shop's empty
+        monkeypatch.setitem(
+            connections.settings, alias, {**connections.settings[alias], "NAME": str(tmp_path / f"{alias}.sqlite3")}
+        )
+    sqlite3.connect(tmp_path / "shop_db.sqlite3").close()
+
+    replica = check_alias("blog_db", table, 1.0)
+    assert (replica.status, replica.replica) == ("down", True)
+    assert replica.error == "SQLite database file does not exist; run migrate_all"
+    assert not (tmp_path / "blog_db.sqlite3").exists()
+
+    with django_db_blocker.unblock():  # the probe's own connection to a file in tmp_path, not the test databases
+        home = check_alias("shop_db", table, 1.0)
+    assert (home.status, home.replica) == ("unmigrated", False), home
+    assert home.latency_ms is not None and home.latency_ms >= 0
+    assert "shop.0001_initial" in home.unapplied and "auth.0001_initial" in home.unapplied
+    assert home.error == f"{len(home.unapplied)} unapplied migration(s); run migrate_all"
