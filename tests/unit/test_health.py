@@ -13,6 +13,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,3 +117,85 @@ def test_dbhealth_json_names_a_missing_database(tmp_path: Path) -> None:
     body = json.loads(result.stdout)
     assert body["failing"] == ["shop_db"] and body["databases"]["shop_db"]["status"] == "down"
     assert not (tmp_path / "shop.sqlite3").exists()  # the probe does not create it
+
+
+def test_readyz_is_503_when_exactly_one_alias_is_down(server: tuple[str, Path]) -> None:
+    # One alias down must be enough: a threshold of "more than one" would pass the two-down test above.
+    base, config = server
+    assert manage("migrate_all", config=config).returncode == 0
+    assert get(base + "/readyz")[0] == 200
+    (config.parent / "shop.sqlite3").unlink()
+
+    status, body = get(base + "/readyz")
+
+    assert status == 503, body
+    assert body["status"] == "unavailable" and body["failing"] == ["shop_db"]
+    databases = body["databases"]
+    assert isinstance(databases, dict)
+    assert {alias: info["status"] for alias, info in databases.items()} == {
+        "default": "ok",
+        "blog_db": "ok",
+        "shop_db": "down",
+    }
+
+
+def test_health_report_is_unready_for_any_failing_home_but_never_for_a_replica() -> None:
+    from multidb.health import AliasHealth, HealthReport
+
+    report = HealthReport(
+        {
+            "default": AliasHealth("ok", 1.0),
+            "blog_db": AliasHealth("unmigrated", 1.0, "1 unapplied migration(s)", ["blog.0002_x"]),
+            "shop_db": AliasHealth("timeout"),
+            "replica": AliasHealth("down", replica=True),
+        }
+    )
+    assert not report.ok and report.failing == ["blog_db", "shop_db"]
+    body = report.as_dict()
+    assert (body["status"], body["failing"]) == ("unavailable", ["blog_db", "shop_db"])
+    assert body["databases"]["blog_db"] == {
+        "status": "unmigrated",
+        "latency_ms": 1.0,
+        "error": "1 unapplied migration(s)",
+        "unapplied": ["blog.0002_x"],
+        "replica": False,
+        "lag_seconds": None,
+    }
+
+    ready = HealthReport({"default": AliasHealth("ok"), "replica": AliasHealth("degraded", replica=True)})
+    assert ready.ok and ready.failing == []
+    assert set(ready.as_dict()) == {"status", "databases"} and ready.as_dict()["status"] == "ok"
+
+
+def test_check_alias_names_a_missing_replica_file_and_an_unmigrated_home(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    django_db_blocker: Any,  # pytest-django DjangoDbBlocker
+) -> None:
+    from django.db import connections
+
+    from multidb.config import ProjectConfig
+    from multidb.health import check_alias
+    from multidb.routing import build_routing_table
+    from project.settings import INSTALLED_APPS
+
+    databases = {"default": {"name": "a"}, "shop_db": {"name": "s", "apps": ["shop"]}}
+    databases["blog_db"] = {"name": "b", "apps": ["blog"], "operations": ["read"]}
+    table = build_routing_table(ProjectConfig.model_validate({"databases": databases}), INSTALLED_APPS)
+    for alias in ("blog_db", "shop_db"):  # point both at files in tmp_path: blog's missing, shop's empty
+        monkeypatch.setitem(
+            connections.settings, alias, {**connections.settings[alias], "NAME": str(tmp_path / f"{alias}.sqlite3")}
+        )
+    sqlite3.connect(tmp_path / "shop_db.sqlite3").close()
+
+    replica = check_alias("blog_db", table, 1.0)
+    assert (replica.status, replica.replica) == ("down", True)
+    assert replica.error == "SQLite database file does not exist; run migrate_all"
+    assert not (tmp_path / "blog_db.sqlite3").exists()
+
+    with django_db_blocker.unblock():  # the probe's own connection to a file in tmp_path, not the test databases
+        home = check_alias("shop_db", table, 1.0)
+    assert (home.status, home.replica) == ("unmigrated", False), home
+    assert home.latency_ms is not None and home.latency_ms >= 0
+    assert "shop.0001_initial" in home.unapplied and "auth.0001_initial" in home.unapplied
+    assert home.error == f"{len(home.unapplied)} unapplied migration(s); run migrate_all"

@@ -237,3 +237,25 @@ def test_app_env_with_a_path_is_refused(tmp_path: Path) -> None:
     result = manage("check", config=tmp_path / "x.yaml", env={"APP_CONFIG": "", "APP_ENV": "../etc/passwd"})
     assert result.returncode == 2
     assert "APP_ENV" in result.stderr and "not an environment name" in result.stderr
+
+
+def test_a_migrate_to_chain_is_refused_naming_the_key_and_the_fix(tmp_path: Path) -> None:
+    # shop_db -> blog_db -> default: blog_db keeps no history of its own, so shop_db's would be lost.
+    config = tmp_path / "chain.yaml"
+    config.write_text(
+        VALID_PG
+        + textwrap.indent(
+            "shop_db:\n  engine: postgresql\n  name: shop\n  user: shop\n  password: ${DB_PASSWORD}\n"
+            "  host: 127.0.0.1\n  apps: [shop]\n  operations: [read, write]\n  migrate_to: blog_db\n",
+            "  ",
+        )
+    )
+
+    result = manage("check", config=config, env={"DB_PASSWORD": SECRET, "SECRET_KEY": SECRET * 2})
+
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"config error: {config}"), result.stderr
+    assert "databases.shop_db.migrate_to" in lines[0] and "'blog_db' itself records its history" in lines[0]
+    assert "point migrate_to at 'default' directly" in lines[0]
+    assert SECRET not in result.stderr + result.stdout

@@ -369,3 +369,61 @@ def test_an_in_memory_alias_is_checked_for_connectivity_only(tmp_path: Path) -> 
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(result.stdout)["databases"]["shop_db"]["status"] == "ok"
+
+
+def test_a_failing_middle_alias_does_not_stop_the_later_ones(tmp_path: Path, config: Path) -> None:
+    # blog_db runs between default and shop_db; without --fail-fast shop_db must still be migrated after it.
+    with sqlite3.connect(tmp_path / "blog.sqlite3") as db:
+        db.execute("CREATE TABLE blog_post (id integer)")
+
+    result = manage("migrate_all", "--skip-makemigrations", config=config)
+
+    assert result.returncode == 1
+    assert "blog_db  failed in blog.0001_initial" in result.stdout
+    assert "shop_db  ok" in result.stdout and "skipped" not in result.stdout
+    assert SHOP_TABLES <= tables(tmp_path / "shop.sqlite3")
+    assert AUTH_TABLES <= tables(tmp_path / "db.sqlite3")
+
+
+def test_a_failing_default_does_not_stop_the_other_aliases(tmp_path: Path, config: Path) -> None:
+    # default runs first and alone; its failure must not keep blog_db and shop_db from being migrated.
+    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+        db.execute("CREATE TABLE django_admin_log (id integer)")
+
+    result = manage("migrate_all", "--skip-makemigrations", config=config)
+
+    assert result.returncode == 1
+    assert "default  failed in admin.0001_initial" in result.stdout, result.stdout
+    assert "skipped" not in result.stdout
+    assert BLOG_TABLES <= tables(tmp_path / "blog.sqlite3")
+    assert SHOP_TABLES <= tables(tmp_path / "shop.sqlite3")
+
+
+def test_sqlite_file_missing_only_for_a_sqlite_file_that_is_not_there(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from multidb.history import sqlite_file_missing
+
+    def connection(name: str, vendor: str = "sqlite") -> SimpleNamespace:
+        return SimpleNamespace(vendor=vendor, settings_dict={"NAME": name})
+
+    (tmp_path / "there.sqlite3").touch()
+    assert sqlite_file_missing(connection(str(tmp_path / "absent.sqlite3"))) is True
+    assert sqlite_file_missing(connection(str(tmp_path / "there.sqlite3"))) is False
+    assert sqlite_file_missing(connection(":memory:")) is False
+    assert sqlite_file_missing(connection("file:memdb?mode=memory&cache=shared")) is False
+    assert sqlite_file_missing(connection(str(tmp_path / "absent"), vendor="postgresql")) is False
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (ValueError("first line\nsecond line"), "ValueError: first line"),
+        (OSError("  \n  padded  \n"), "OSError: padded"),
+        (RuntimeError(), "RuntimeError"),
+    ],
+)
+def test_one_line_is_the_type_and_the_first_line_of_the_message(error: BaseException, line: str) -> None:
+    from multidb.migrator import one_line
+
+    assert one_line(error) == line

@@ -157,3 +157,51 @@ def test_a_router_after_ours_decides_what_the_config_does_not() -> None:
         assert chain.db_for_read(User, instance=on("blog_db", Post())) == "default"
         assert chain.allow_migrate("blog_db", "auth") is False and chain.allow_migrate("default", "shop") is True
         assert chain.allow_relation(on("blog_db", Post()), on("default", User())) is True
+
+
+def test_routing_table_gives_each_alias_and_app_its_role() -> None:
+    from multidb.routing import Route
+
+    table = table_for(
+        {
+            "shop_db": {"name": "s", "apps": ["shop"]},
+            "default": {"name": "a"},
+            "blog_db": {"name": "b", "apps": ["blog"], "operations": ["read", "write"], "migrate_to": "default"},
+            "blog_replica": {"name": "r", "apps": ["blog"], "operations": ["read"]},
+            "archive": {"name": "x", "apps": ["sessions"], "operations": ["read", "write"]},
+        }
+    )
+    assert table.aliases == ("default", "shop_db", "blog_db", "blog_replica", "archive")  # default first
+    assert table.migratable == {"default": "default", "shop_db": "shop_db", "blog_db": "default"}
+    assert list(table.migratable) == ["default", "shop_db", "blog_db"]
+    assert table.replicas == frozenset({"blog_replica"})
+    assert table.route("blog") == Route("blog_db", ("blog_replica",), "blog_db", "default")
+    assert table.route("shop") == Route("shop_db", (), "shop_db", "shop_db")
+    assert table.route("sessions") == Route("archive", (), None, None)  # homed on a non-migratable alias
+    assert table.route("auth") == table.route("not_an_app") == Route("default", (), "default", "default")
+    assert table.route("blog").migrate_on == frozenset({"blog_db"})
+    assert table.route("sessions").migrate_on == frozenset()
+    assert table.apps_migrated_on("blog_db") == ("blog",)
+    assert table.apps_migrated_on("archive") == ()
+    assert {"auth", "contenttypes"} <= set(table.apps_migrated_on("default"))
+    assert not {"blog", "shop", "sessions"} & set(table.apps_migrated_on("default"))
+
+
+def test_sharded_app_is_migrated_on_every_shard_and_homed_on_the_first() -> None:
+    table = table_for(
+        {"default": {"name": "a"}, "s0": {"name": "0"}, "s1": {"name": "1"}},
+        shards={"posts": {"aliases": ["s1", "s0"], "apps": ["blog"], "key": "author_id", "strategy": "modulo"}},
+    )
+    route = table.route("blog")
+    assert route.shard is not None and (route.shard.name, route.shard.aliases) == ("posts", ("s1", "s0"))
+    assert (route.shard.key, route.shard.strategy) == ("author_id", "modulo")
+    assert (route.home, route.migrate, route.history) == ("s1", None, None)
+    assert route.migrate_on == frozenset({"s0", "s1"})
+    assert table.apps_migrated_on("s0") == ("blog",)
+    with override_settings(MULTIDB_ROUTING=table):
+        ours = ConfigRouter()
+        assert ours.allow_migrate("s0", "blog") and ours.allow_migrate("s1", "blog")
+        assert not ours.allow_migrate("default", "blog") and not ours.allow_migrate("s0", "shop")
+        # modulo: key % 2 indexes the group's aliases in their configured order (s1, s0).
+        assert ours.db_for_write(Post, instance=Post(author_id=3)) == "s0"
+        assert ours.db_for_read(Post, instance=Post(author_id=4)) == "s1"

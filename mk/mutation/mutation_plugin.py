@@ -1,0 +1,108 @@
+"""pytest plugin for `make mutation`: subprocess hits for mutmut's stats, and a bounded, targeted run per mutant."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import hypothesis
+import pytest
+
+# The unit test files that exercise each module most directly: run first, so a mutant usually dies in seconds.
+TARGETED = {
+    "checks": ["test_checks"],
+    "config": ["test_loader_errors"],
+    "errors": ["test_loader_errors"],
+    "loader": ["test_loader_errors"],
+    "health": ["test_health"],
+    "views": ["test_health"],
+    "history": ["test_migrate_all", "test_health"],
+    "migrator": ["test_migrate_all"],
+    "pending_models": ["test_migrate_all"],
+    "middleware": ["test_replicas"],
+    "replicas": ["test_replicas"],
+    "router": ["test_router", "test_api", "test_admin", "test_signals"],
+    "routing": ["test_router", "test_sharding", "test_migrate_all"],
+    "sharding": ["test_sharding"],
+    "settings_builder": ["test_router", "test_replicas"],
+}
+# runserver fixtures start the server without the test's environment, so no mutant is ever active there
+# (and under load the server may not answer in time): such tests are left out of mutation runs.
+SERVER_FIXTURES = {"server", "replicated_server"}
+_started = time.monotonic()
+_stats_passed = False
+
+
+def _mutant() -> str:
+    """The mutant under test, or '' for mutmut's stats, clean and forced-fail runs."""
+    name = os.environ.get("MUTANT_UNDER_TEST", "")
+    return "" if name in ("", "stats", "fail", "mutant_generation") else name
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    global _started
+    _started = time.monotonic()
+    # mutmut runs pytest several times in one process (and forks from it): the unit conftest's
+    # throwaway config folder of an earlier run is gone, so let the conftest make a new one.
+    workdir = os.environ.get("MULTIDB_TEST_WORKDIR")
+    if workdir and not Path(workdir).exists():
+        os.environ.pop("MULTIDB_TEST_WORKDIR")
+        os.environ.pop("APP_CONFIG", None)
+    # Trampolines make every call slower: hypothesis' per-example deadline would fail the clean run.
+    hypothesis.settings.register_profile("mutation", deadline=None)
+    hypothesis.settings.load_profile("mutation")
+    if not os.environ.get("MUTATION_HITS_DIR"):
+        os.environ["MUTATION_HITS_DIR"] = tempfile.mkdtemp(prefix="mutation-hits-")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out runserver tests; for a mutant, its module's own test files first, then the rest fastest first."""
+    served = [item for item in items if SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))]
+    if served:
+        config.hook.pytest_deselected(items=served)
+        items[:] = [item for item in items if item not in served]
+    if os.environ.get("MUTANT_UNDER_TEST") == "" and _stats_passed:
+        # mutmut's "clean" run repeats, with no mutant, the stats run that just passed in this process.
+        for item in items:
+            item.add_marker(pytest.mark.skip(reason="passed in mutmut's stats run moments ago"))
+        return
+    mutant = _mutant()
+    if not mutant:
+        return
+    module = mutant.split(".")[1] if mutant.startswith("multidb.") else ""
+    own = TARGETED.get(module, [])
+    durations: dict[str, float] = {}
+    stats = Path("mutmut-stats.json")
+    if stats.exists():
+        durations = json.loads(stats.read_text()).get("duration_by_test", {})
+
+    def priority(item: pytest.Item) -> tuple[int, float]:
+        mine = any(f"/{name}.py::" in f"/{item.nodeid}" for name in own)
+        return (0 if mine else 1, durations.get(item.nodeid, 0.0))
+
+    items.sort(key=priority)
+
+
+def pytest_sessionfinish(exitstatus: int) -> None:
+    global _stats_passed
+    if os.environ.get("MUTANT_UNDER_TEST") == "stats":
+        _stats_passed = exitstatus == 0
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    if os.environ.get("MUTANT_UNDER_TEST") == "stats":
+        from mutmut.state import state
+
+        for path in Path(os.environ["MUTATION_HITS_DIR"]).glob("*.hits"):
+            state()._stats.update(path.read_text().split())
+            path.unlink()
+        return
+    budget = float(os.environ.get("MUTATION_BUDGET_SECONDS", "0"))
+    if _mutant() and budget and time.monotonic() - _started > budget:
+        # mutmut reads exit code 36 as "timeout": undecided within the budget, never counted as killed.
+        pytest.exit(f"mutation budget of {budget:g}s spent", returncode=36)

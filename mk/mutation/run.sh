@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# `make mutation`: mutmut over app/multidb against tests/unit, in a staged copy under build/mutation.
+# The code imports `multidb` (app/ is on the path), and mutmut names mutants by file path, so the copy
+# puts multidb/ at the top; app/ keeps manage.py, project and apps. Not part of `make test` or CI.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+workdir=${MUTATION_DIR:-$repo/build/mutation}
+jobs=${MUTATION_JOBS:-2}
+# A mutant still alive after this many seconds of tests is reported "timeout" (not killed): bounds the run.
+export MUTATION_BUDGET_SECONDS=${MUTATION_BUDGET_SECONDS:-60}
+# Mutant name patterns (fnmatch), e.g. '*__mutmut_*[05]' for a 20% sample; empty: every mutant.
+read -r -a patterns <<< "${MUTANTS:-}"
+
+# MUTATION_RESUME=1 continues the last run (mutmut keeps its stats and verdicts); else a fresh copy.
+if [[ "${MUTATION_RESUME:-0}" != 1 || ! -d "$workdir/mutants" ]]; then
+    rm -rf "$workdir"
+    mkdir -p "$workdir/app"
+    cp -r "$repo/app/multidb" "$workdir/multidb"
+    cp -r "$repo/app/manage.py" "$repo/app/project" "$repo/app/apps" "$workdir/app/"
+    cp -r "$repo/tests" "$repo/config" "$repo/pyproject.toml" "$workdir/"
+    cp "$repo/mk/mutation/sitecustomize.py" "$repo/mk/mutation/mutation_plugin.py" "$workdir/"
+    find "$workdir" -name __pycache__ -prune -exec rm -rf {} +
+    git -C "$repo" describe --always --dirty > "$workdir/commit"
+fi
+
+cd "$workdir"
+started=$(date +%s)
+"$repo/.venv/bin/mutmut" run --max-children "$jobs" "${patterns[@]}" > mutmut.log 2>&1 || {
+    tail -40 mutmut.log
+    echo "mutmut run failed; the whole log: $workdir/mutmut.log" >&2
+    exit 1
+}
+echo "mutmut run: $(( $(date +%s) - started ))s with $jobs workers, budget ${MUTATION_BUDGET_SECONDS}s a mutant, ${MUTANTS:-all mutants}, on $(cat commit)"
+exec "$repo/.venv/bin/python" "$repo/mk/mutation/score.py" "$workdir"
