@@ -13,7 +13,9 @@ from .errors import RehearsalError
 from .report import AliasReport, Report
 from .source import HISTORY_TABLES, Snapshot, Source, exported_snapshot, server_major, take_snapshot, write_access
 
-Progress = Callable[[str, str], None]  # (alias, message); the message's first word names the step
+# (alias, message); the message starts with the step as the terminal names it: source, container (the clone server),
+# copy (the dump), plan, migrate. Those words are the command's interface; the code says clone server and dump.
+Progress = Callable[[str, str], None]
 
 
 def check_sources(
