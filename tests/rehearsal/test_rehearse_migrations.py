@@ -17,6 +17,7 @@ import pytest
 
 from tests.integration.appserver import Result
 from tests.rehearsal.staging import REPO, Staging, release
+from tests.unit.cli import manage
 
 # The terminal lines, JSON and Markdown say "copy" for the database in a clone server and for its dump: those
 # words are the command's interface, asserted here as users read them.
@@ -38,7 +39,8 @@ class Rehearsed:
 def rehearse(staging: Staging, output: Path, release_name: str, *args: str, writer: bool = False) -> Rehearsed:
     before = staging.fingerprint()
     stack = staging.owner if writer else staging.reader
-    result = stack.manage("rehearse_migrations", "--output", str(output), *args, env=release(release_name))
+    command = ("rehearse_migrations", "--output", str(output), *args)
+    result = manage(*command, config=stack.config, env=release(release_name), timeout=TIMEOUT)
     report_file = output / "report.json"
     report = json.loads(report_file.read_text()) if report_file.exists() else {}
     return Rehearsed(result, report, output, before, staging.fingerprint())
