@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.unit.cli import REPO, Result
 
 COMPOSE_CONFIG = (REPO / "config" / "compose.yaml").read_text()
@@ -74,12 +76,14 @@ def test_a_fourth_database_in_the_config_is_a_fourth_source_and_a_replica_is_non
     assert listed.stdout.splitlines() == expected
 
 
-def test_a_host_not_set_from_a_variable_exits_2_naming_file_and_key(tmp_path: Path) -> None:
+@pytest.mark.parametrize("host", ["db-shop", "${SHOP_HOST:-db-shop}", "${SHOP_DB_HOST}"])
+def test_a_host_the_rehearsal_cannot_point_exits_2_naming_file_and_key(tmp_path: Path, host: str) -> None:
+    """A literal host, another variable than SHOP_DB_HOST, or no Compose service as its default."""
     config = tmp_path / "compose.yaml"
-    config.write_text(COMPOSE_CONFIG.replace("${SHOP_DB_HOST:-db-shop}", "db-shop"))
+    config.write_text(COMPOSE_CONFIG.replace("${SHOP_DB_HOST:-db-shop}", host))
     listed = compose_sources({"APP_CONFIG": str(config)})
     assert listed.returncode == 2
     assert listed.stdout == ""
     [line] = listed.stderr.splitlines()
-    assert f"{config}: databases.shop_db.host: is not set from one ${{VAR}} reference" in line
+    assert f"{config}: databases.shop_db.host: is not ${{<PREFIX>_HOST:-<service>}}" in line
     assert "Traceback" not in listed.stderr

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import importlib
 import os
-import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import DatabaseConfig
 from ..errors import ConfigError
 from ..loader import config_path, load_config
 from ..routing import build_routing_table
-
-# config/compose.yaml takes each database's host, user and password from ${VAR} references (a host defaults to
-# its Compose service), so on the host, outside the stack, it cannot be loaded as it is. It is loaded here with
-# every variable replaced by a stand-in that names it (long enough for the secret checks, never used as a value),
-# whatever the environment holds: then each key shows which variable sets it.
-_STAND_IN = "${%s}" + "-stand-in" * 4
-_NAMED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}(?:-stand-in)+")
+from ..topology import Topology, load_topology, placeholder
 
 
 @dataclass(frozen=True)
@@ -39,49 +31,47 @@ class ComposeSource:
 
 def compose_sources(path: Path, installed_apps: list[str]) -> list[ComposeSource]:
     """The aliases a rehearsal of the config at `path` clones (migratable ones and the ones holding their
-    history), each with the variables its host, user and password come from and its host's default."""
-    named = load_config(path, installed_apps, _StandIns())
-    table = build_routing_table(named, installed_apps)
+    history), each with its Compose service and the variables its host, user and password come from."""
+    topology = load_topology(path, installed_apps)
+    table = build_routing_table(topology.config, installed_apps)
     cloned = [alias for alias in table.aliases if alias in table.migratable or alias in table.migratable.values()]
-    variables = {alias: _variables(str(path), alias, named.databases[alias]) for alias in cloned}
-    # Again with the host variables unset, so each host is its reference's default: the Compose service.
-    hosts = {host for host, _, _ in variables.values()}
-    defaults = load_config(path, installed_apps, _StandIns(unset=hosts))
-    return [ComposeSource(alias, defaults.databases[alias].host, *variables[alias]) for alias in cloned]
+    sources = [_source(topology, alias) for alias in cloned]
+    # The host variable is named by convention: check that the config reads it (a literal host, or another
+    # variable, would leave the rehearsal pointing at the Compose service name, unknown outside the stack).
+    environ = {name: placeholder(name) for name in topology.required}
+    environ.update({source.host_variable: f"{source.alias}.host-check" for source in sources})
+    pointed = load_config(path, installed_apps, environ)
+    for source in sources:
+        if pointed.databases[source.alias].host != f"{source.alias}.host-check":
+            raise _host_error(topology, source.alias)
+    return sources
 
 
-def _variables(source: str, alias: str, database: DatabaseConfig) -> tuple[str, str, str]:
-    found = []
-    values = {"host": database.host, "user": database.user, "password": database.password.get_secret_value()}
-    for key, value in values.items():
-        match = _NAMED.fullmatch(value)
-        if match is None:
-            raise ConfigError(
-                source,
-                f"databases.{alias}.{key}",
-                "is not set from one ${VAR} reference, so the rehearsal cannot point it at the stack",
-                f"write it as ${{{alias.upper()}_{key.upper()}}} (a host as ${{VAR:-service}})",
-            )
-        found.append(match.group(1))
-    return found[0], found[1], found[2]
+def _source(topology: Topology, alias: str) -> ComposeSource:
+    """As the Compose file is generated (scripts/compose_databases.py): the service is the host's default in
+    `${<PREFIX>_HOST:-<service>}`, and user and password are `${<PREFIX>_USER}` and `${<PREFIX>_PASSWORD}`."""
+    service = topology.config.databases[alias].host
+    user, password = topology.variable(alias, "user"), topology.variable(alias, "password")
+    if not service or topology.variable(alias, "host") is not None:
+        raise _host_error(topology, alias)
+    if user is None or password is None or not password.endswith("_PASSWORD"):
+        raise ConfigError(
+            str(topology.source),
+            f"databases.{alias}",
+            "user and password must be ${VAR}s without default, the password's ending in _PASSWORD",
+            "write user: ${<PREFIX>_USER} and password: ${<PREFIX>_PASSWORD}",
+        )
+    prefix = password.removesuffix("_PASSWORD")
+    return ComposeSource(alias, service, f"{prefix}_HOST", user, password)
 
 
-class _StandIns(Mapping[str, str]):
-    """An environment in which every variable but those in `unset` (and *_FILE) reads as its stand-in."""
-
-    def __init__(self, unset: set[str] | None = None) -> None:
-        self._unset = unset or set()
-
-    def __getitem__(self, name: str) -> str:
-        if name in self._unset or name.endswith("_FILE"):
-            raise KeyError(name)
-        return _STAND_IN % name
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(())
-
-    def __len__(self) -> int:
-        return 0
+def _host_error(topology: Topology, alias: str) -> ConfigError:
+    return ConfigError(
+        str(topology.source),
+        f"databases.{alias}.host",
+        "is not ${<PREFIX>_HOST:-<service>} (the prefix of its password variable), so the rehearsal cannot point it",
+        "write host: ${<PREFIX>_HOST:-db-<name>}",
+    )
 
 
 def _installed_apps(environ: Mapping[str, str]) -> list[str]:
@@ -99,7 +89,7 @@ def main() -> None:
     try:
         sources = compose_sources(path, _installed_apps(environ))
     except ConfigError as error:
-        print(f"rehearse: {error} (read with each ${{VAR}} standing for itself)", file=sys.stderr)
+        print(f"rehearse: {error}", file=sys.stderr)
         sys.exit(2)
     for source in sources:
         print(source.line())
