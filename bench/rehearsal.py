@@ -4,11 +4,11 @@ Staging: three PostgreSQL containers laid out like the Compose stack (tests/rehe
 applied, 1,000,000 ledger entries in default plus rows in blog and shop. The release rehearsed is v2: ledger
 0002 adds two columns with defaults, 0003 fills one for every row (a data migration over the million rows).
 
-- floor: what any copy-and-migrate must do: a fresh PostgreSQL container per alias (started concurrently),
-  `pg_dump -Fc | pg_restore` into each (concurrently, the same dump/restore flags as the rehearsal), then
-  `manage.py migrate_all` on the copies. Removing the containers is timed apart: not part of the floor.
+- floor: what any clone-and-migrate must do: a fresh PostgreSQL container (clone server) per alias, started
+  concurrently, `pg_dump -Fc | pg_restore` into each (concurrently, the same dump flags as the rehearsal),
+  then `manage.py migrate_all` on the clone servers. Removing the containers is timed apart: not part of the floor.
 - rehearsal: `manage.py rehearse_migrations --json`, the whole process: read-only checks, snapshot and row
-  counts, copies, migrate_all --plan and migrate_all, counts after, source verification, container removal.
+  counts, dumps, migrate_all --plan and migrate_all, counts after, source verification, clone server removal.
 
 BENCH_ROUNDS rounds (default 3), floor and rehearsal alternating so drift hits both alike; prints every sample
 and the ratio of the medians. Goal: within 1.3x. Needs Docker and the image of scripts/ensure-images.sh
@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "app"))
 
-from multidb.rehearsal_copies import Copy  # noqa: E402
+from multidb.rehearsal.clone_server import CloneServer  # noqa: E402
 from tests.integration.postgres import Target, postgres_image, running_servers  # noqa: E402
 from tests.rehearsal.staging import Staging, build, release, seed  # noqa: E402
 from tests.unit.cli import manage  # noqa: E402
@@ -77,25 +77,27 @@ def floor(staging: Staging, workdir: Path) -> tuple[float, float, str]:
     """Fresh containers, pg_dump | pg_restore, migrate_all: nothing else."""
     workdir.mkdir(parents=True)
     image = postgres_image()
-    copies = {alias: Copy(alias, image, pair.owner.dbname, "bench-floor") for alias, pair in staging.roles.items()}
+    servers = {
+        alias: CloneServer(alias, image, pair.owner.dbname, "bench-floor") for alias, pair in staging.roles.items()
+    }
     started = time.monotonic()
     try:
-        with ThreadPoolExecutor(max_workers=len(copies)) as pool:
-            list(pool.map(Copy.start, copies.values()))
+        with ThreadPoolExecutor(max_workers=len(servers)) as pool:
+            list(pool.map(CloneServer.start, servers.values()))
             ready = time.monotonic()
-            list(pool.map(lambda alias: dump_restore(staging.roles[alias].owner, copies[alias]), copies))
-        copied = time.monotonic()
-        config = copies_config(staging, copies, workdir)
+            list(pool.map(lambda alias: dump_restore(staging.roles[alias].owner, servers[alias]), servers))
+        dumped = time.monotonic()
+        config = clones_config(staging, servers, workdir)
         migrated = manage("migrate_all", config=config, env=release("v2"), timeout=600)
         check(migrated.returncode == 0, migrated.stdout + migrated.stderr)
         seconds = time.monotonic() - started
     finally:
-        with ThreadPoolExecutor(max_workers=len(copies)) as pool:
-            list(pool.map(Copy.remove, copies.values()))
+        with ThreadPoolExecutor(max_workers=len(servers)) as pool:
+            list(pool.map(CloneServer.remove, servers.values()))
     removal = time.monotonic() - started - seconds
     detail = (
-        f"containers {ready - started:.2f}s, dump|restore {copied - ready:.2f}s, "
-        f"migrate_all {started + seconds - copied:.2f}s; removal {removal:.2f}s"
+        f"containers {ready - started:.2f}s, dump|restore {dumped - ready:.2f}s, "
+        f"migrate_all {started + seconds - dumped:.2f}s; removal {removal:.2f}s"
     )
     return seconds, removal, detail
 
@@ -111,24 +113,24 @@ def rehearsal(staging: Staging, workdir: Path) -> tuple[float, float, str]:
     check(report["source_unchanged"] and not report["leftovers"], "source changed or containers left")
     ledger = report["aliases"]["default"]["rows"]["public.ledger_entry"]
     check(ledger["after"] == ROWS, f"ledger_entry rows after: {ledger}")
-    copy = max(entry["seconds"]["copy"] for entry in report["aliases"].values())
+    dump = max(entry["seconds"]["copy"] for entry in report["aliases"].values())  # "copy": the report's key
     steps = report["aliases"]["default"]["migrations"]
     migrations = ", ".join(f"{step['migration'].split('.')[1][:4]} {step['seconds']:.2f}s" for step in steps)
-    return seconds, 0.0, f"slowest copy {copy:.2f}s, ledger {migrations}"
+    return seconds, 0.0, f"slowest dump {dump:.2f}s, ledger {migrations}"
 
 
-def dump_restore(source: Target, copy: Copy) -> None:
+def dump_restore(source: Target, server: CloneServer) -> None:
     dsn = f"host={source.server.host} port={source.server.port} dbname={source.dbname} user={source.user}"
     dump = subprocess.Popen(
         ["pg_dump", "-Fc", "--compress=0", f"--dbname={dsn}"],
         stdout=subprocess.PIPE,
         env={**os.environ, "PGPASSWORD": source.password or source.server.password},
     )
-    target = " ".join(f"{key}={value}" for key, value in copy.conninfo().items())
+    target = " ".join(f"{key}={value}" for key, value in server.conninfo().items())
     restore = subprocess.run(
         ["pg_restore", *RESTORE_FLAGS, f"--dbname={target}"],
         stdin=dump.stdout,
-        env={**os.environ, "PGPASSWORD": copy.password},
+        env={**os.environ, "PGPASSWORD": server.password},
         check=False,
     )
     if dump.stdout:
@@ -136,11 +138,11 @@ def dump_restore(source: Target, copy: Copy) -> None:
     check(dump.wait() == 0 and restore.returncode == 0, f"pg_dump | pg_restore failed for {source.dbname}")
 
 
-def copies_config(staging: Staging, copies: dict[str, Copy], workdir: Path) -> Path:
-    """staging's config with each alias pointing at its copy."""
+def clones_config(staging: Staging, servers: dict[str, CloneServer], workdir: Path) -> Path:
+    """staging's config with each alias pointing at its clone server."""
     config = yaml.safe_load(staging.owner.config.read_text())
-    for alias, copy in copies.items():
-        config["databases"][alias].update(copy.settings())
+    for alias, server in servers.items():
+        config["databases"][alias].update(server.settings())
     path = workdir / "floor.yaml"
     path.write_text(yaml.safe_dump(config))
     return path

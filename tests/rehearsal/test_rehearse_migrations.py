@@ -17,7 +17,10 @@ import pytest
 
 from tests.integration.appserver import Result
 from tests.rehearsal.staging import REPO, Staging, release
+from tests.unit.cli import manage
 
+# The terminal lines, JSON and Markdown say "copy" for the database in a clone server and for its dump: those
+# words are the command's interface, asserted here as users read them.
 TIMEOUT = 300  # three containers to start on a loaded machine
 NEXT = ("ledger.0002_entry_currency_amount_cents", "ledger.0003_fill_amount_cents")
 FAILING = "shop.0002_product_name_unique"
@@ -36,7 +39,8 @@ class Rehearsed:
 def rehearse(staging: Staging, output: Path, release_name: str, *args: str, writer: bool = False) -> Rehearsed:
     before = staging.fingerprint()
     stack = staging.owner if writer else staging.reader
-    result = stack.manage("rehearse_migrations", "--output", str(output), *args, env=release(release_name))
+    command = ("rehearse_migrations", "--output", str(output), *args)
+    result = manage(*command, config=stack.config, env=release(release_name), timeout=TIMEOUT)
     report_file = output / "report.json"
     report = json.loads(report_file.read_text()) if report_file.exists() else {}
     return Rehearsed(result, report, output, before, staging.fingerprint())
@@ -70,7 +74,7 @@ def test_report_lists_the_new_migrations_with_durations_for_default_only(next_re
     for alias in ("blog_db", "shop_db"):
         assert aliases[alias]["status"] == "ok"
         assert aliases[alias]["plan"] == [] and aliases[alias]["migrations"] == []
-    assert aliases["blog_db"]["history"] == "default"  # migrate_to kept: its history was read from default's copy
+    assert aliases["blog_db"]["history"] == "default"  # migrate_to kept: its history was read from default's clone
 
 
 def test_rows_per_table_match_staging_before_and_after(next_release: Rehearsed, staging: Staging) -> None:
@@ -89,7 +93,7 @@ def test_staging_is_unchanged_after_a_rehearsal(next_release: Rehearsed, staging
     assert next_release.staging_after == next_release.staging_before  # every table's rows, checksummed
     assert next_release.report["source_unchanged"] is True
     recorded = staging.owner.rows("default", "SELECT app, name FROM django_migrations WHERE app = 'ledger'")
-    assert recorded == [("ledger", "0001_initial")]  # the rehearsed migrations were applied to the copy only
+    assert recorded == [("ledger", "0001_initial")]  # the rehearsed migrations were applied to the clone only
     columns = staging.owner.rows(
         "default", "SELECT column_name FROM information_schema.columns WHERE table_name = 'ledger_entry'"
     )
@@ -151,7 +155,7 @@ def test_a_connection_that_can_write_is_refused_before_anything_starts(staging: 
     assert "container:" not in refused.result.stdout and refused.report == {}
 
 
-def test_schema_only_copy_keeps_history_and_allowed_writable_source_is_not_written(
+def test_schema_only_dump_keeps_history_and_allowed_writable_source_is_not_written(
     staging: Staging, tmp_path: Path
 ) -> None:
     """The owner role (writable) with --allow-writable-source; pg_dump/pg_restore in containers; one alias."""
@@ -159,7 +163,7 @@ def test_schema_only_copy_keeps_history_and_allowed_writable_source_is_not_writt
     rehearsed = rehearse(staging, tmp_path, "v2", *args, writer=True)
     assert rehearsed.result.returncode == 0, rehearsed.result.stderr
     aliases = rehearsed.report["aliases"]
-    assert list(aliases) == ["default", "blog_db"]  # default holds blog_db's history, so it is copied too
+    assert list(aliases) == ["default", "blog_db"]  # default holds blog_db's history, so it is cloned too
     assert aliases["default"]["migrated"] is False and aliases["default"]["migrations"] == []
     assert aliases["blog_db"]["plan"] == []  # blog's history came along: nothing looks due
     assert aliases["blog_db"]["rows"]["public.blog_post"] == {"source": 60, "before": 0, "after": 0}
@@ -168,7 +172,9 @@ def test_schema_only_copy_keeps_history_and_allowed_writable_source_is_not_writt
     assert rehearsed.staging_after == rehearsed.staging_before
 
 
-def test_sigterm_while_copies_start_removes_every_container_and_network(staging: Staging, tmp_path: Path) -> None:
+def test_sigterm_while_clone_servers_start_removes_every_container_and_network(
+    staging: Staging, tmp_path: Path
+) -> None:
     """As when CI cancels a job or Ansible gives up: the rehearsal stops and leaves nothing behind."""
     client = docker.from_env()
     label = {"label": "multidb.rehearsal"}
@@ -185,7 +191,7 @@ def test_sigterm_while_copies_start_removes_every_container_and_network(staging:
     )
     assert process.stdout is not None
     for line in process.stdout:
-        if " container: " in line:  # the first copy answers; the others may still be starting
+        if " container: " in line:  # the first clone server answers; the others may still be starting
             break
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=120)

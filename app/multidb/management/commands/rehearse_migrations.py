@@ -1,4 +1,4 @@
-"""`rehearse_migrations`: run the release's migrations on throwaway copies of this environment's databases."""
+"""`rehearse_migrations`: run the release's migrations on clone servers of this environment's databases."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from multidb.rehearsal_copies import RehearsalError
-from multidb.rehearsal_report import Report
+from multidb.rehearsal.errors import RehearsalError
+from multidb.rehearsal.report import Report
 from multidb.routing import current_table
 
 
@@ -58,7 +58,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="No progress; print the JSON report on stdout.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from multidb.rehearsal import Options, rehearse  # imports Testcontainers: only when rehearsing
+        from multidb.rehearsal.runner import Options, rehearse  # imports Testcontainers: only when rehearsing
 
         table = current_table()
         selected = tuple(options["databases"] or ())
@@ -82,7 +82,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Rehearsing migrate_all on copies of {settings.CONFIG_PATH} ({settings.CONFIG.environment})"
             )
-        previous = signal.signal(signal.SIGTERM, _interrupt)  # so the copies are removed on `kill` as on Ctrl-C
+        previous = signal.signal(signal.SIGTERM, _interrupt)  # so the clone servers go on `kill` as on Ctrl-C
         try:
             report = rehearse(
                 settings.CONFIG,
@@ -90,15 +90,7 @@ class Command(BaseCommand):
                 settings.DATABASES,
                 config_path=str(settings.CONFIG_PATH),
                 base_dir=Path(settings.BASE_DIR),
-                options=Options(
-                    databases=selected,
-                    allow_writable_source=options["allow_writable_source"],
-                    schema_only=options["schema_only"],
-                    jobs=options["jobs"],
-                    dump_jobs=options["dump_jobs"],
-                    image=options["image"],
-                    pg_tools=options["pg_tools"],
-                ),
+                options=Options(databases=selected, **{key: options[key] for key in _PASSED_ON}),
                 progress=progress,
             )
         except RehearsalError as error:
@@ -164,6 +156,10 @@ class Command(BaseCommand):
             f"see {output / 'report.md'}",
             returncode=1,
         )
+
+
+# The command's options that are rehearsal Options of the same name.
+_PASSED_ON = ("allow_writable_source", "schema_only", "jobs", "dump_jobs", "image", "pg_tools")
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from psycopg import sql
 
-from multidb.rehearsal_source import Source, write_access
+from multidb.rehearsal.source import Source, write_access
 from tests.integration.postgres import Target
 from tests.rehearsal.staging import Staging
 

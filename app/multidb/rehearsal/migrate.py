@@ -1,4 +1,4 @@
-"""Run migrate_all (--plan, then for real) against the copies, as the release's deploy would run it."""
+"""Run migrate_all (--plan, then for real) against the clone servers, as the release's deploy would run it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import ProjectConfig
+from ..config import ProjectConfig
 
 # migrate_all's live progress line: "  <alias>: applied <app.migration> (<seconds>s)".
 _PROGRESS = re.compile(r"^\s+(?P<alias>[a-z][a-z0-9_]*): (?P<message>.+)$")
@@ -28,18 +28,18 @@ class MigrateRun:
     error: str | None  # set when migrate_all stopped before migrating (exit 2: bad config, missing migrations)
 
 
-def copy_config(config: ProjectConfig, copies: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """The environment's config with each copied alias pointing at its copy; apps, operations and migrate_to
-    unchanged, so routing and history placement are the release's. Aliases not copied (replicas...) point
-    at a closed loopback port, so nothing can reach the real servers through this file."""
+def config_for_clones(config: ProjectConfig, clones: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The environment's config with each cloned alias pointing at its clone server; apps, operations and
+    migrate_to unchanged, so routing and history placement are the release's. Aliases not cloned (replicas...)
+    point at a closed loopback port, so nothing can reach the real servers through this file."""
     data = config.model_dump(mode="json")
     data["secret_key"] = secrets.token_hex(32)
     # Development configs would let migrate_all write migration files: a rehearsal never does.
     data["environment"] = "test" if config.is_development else config.environment
     for alias, db in data["databases"].items():
         db["options"] = {key: value for key, value in db["options"].items() if not key.startswith("ssl")}
-        if alias in copies:
-            db.update(copies[alias])
+        if alias in clones:
+            db.update(clones[alias])
         elif config.databases[alias].short_engine == "sqlite3":
             db.update(name=":memory:")
         else:
@@ -60,10 +60,10 @@ def plan_and_migrate(
     under this process's settings module, so a test's or a release's migrations are the ones rehearsed; one
     Django start-up for both, system checks included as on the command line."""
     with tempfile.TemporaryDirectory(prefix="rehearsal-") as workdir:
-        config_file = Path(workdir) / "copies.yaml"
+        config_file = Path(workdir) / "clones.yaml"
         reports = Path(workdir) / "plan.json", Path(workdir) / "migrate.json"
         config_file.write_text(json.dumps(config))
-        config_file.chmod(0o600)  # the copies' passwords
+        config_file.chmod(0o600)  # the clone servers' passwords
         common = ["--jobs", str(jobs), *(arg for alias in aliases for arg in ("--database", alias))]
         argv = [sys.executable, "-c", _CHILD, str(app_dir), *map(str, reports), *common]
         environ = {key: value for key, value in os.environ.items() if key != "APP_ENV"}
@@ -80,7 +80,7 @@ def plan_and_migrate(
                     elif match:
                         on_line(match["alias"], match["message"])
                 code = process.wait()
-            except BaseException:  # interrupted: stop migrate_all before its copies are removed under it
+            except BaseException:  # interrupted: stop migrate_all before its clone servers are removed under it
                 process.kill()
                 process.wait()
                 raise

@@ -1,4 +1,4 @@
-"""Copy one database into its throwaway container: pg_dump from the source, pg_restore into the copy."""
+"""The dump: one source's database into its clone server, pg_dump from the source into pg_restore there."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .rehearsal_copies import LABEL, Copy
-from .rehearsal_source import READ_ONLY_OPTIONS, Source
+from .clone_server import LABEL, CloneServer
+from .source import READ_ONLY_OPTIONS, Source
 
-# The copy gets no roles, grants, owners, tablespaces or replication objects of the source: it is migrated
-# as its container's superuser, and a subscription restored there would connect to other servers.
+# The clone server gets no roles, grants, owners, tablespaces or replication objects of the source: it is
+# migrated as its superuser, and a subscription restored there would connect to other servers.
 _RESTORE_FILTERS = (
     "--no-owner",
     "--no-privileges",
@@ -30,53 +30,61 @@ _RESTORE_FILTERS = (
 )
 
 
-# pg_dump and pg_restore processes running now, so an interruption can stop them (see stop_copies).
+# pg_dump and pg_restore processes running now, so an interruption can stop them (see stop_dumps).
 _RUNNING: set[subprocess.Popen[bytes]] = set()
 _RUNNING_LOCK = threading.Lock()
 
 
-class CopyError(Exception):
+class DumpError(Exception):
     """pg_dump or pg_restore failed; the message names which one and its last error line."""
 
 
 @dataclass
-class CopyResult:
-    method: str  # how the copy was made, for the report
+class DumpResult:
+    method: str  # how the dump was made, for the report
     seconds: float
     dump_bytes: int | None = None  # directory format only (a stream is not stored)
 
 
 @dataclass(frozen=True)
-class Tools:
-    """Where pg_dump and pg_restore of the source's major version run: a host directory, or the copy's image."""
+class DumpTools:
+    """Where pg_dump and pg_restore of the source's major version run: a host directory, or the clone image."""
 
     major: int
-    bin_dir: Path | None  # None: run them in containers of the copy's image
+    bin_dir: Path | None  # None: run them in containers of the clone server's image
 
     @property
     def description(self) -> str:
+        # "copy" as in the report's wording (an interface: see the package docstring)
         return f"host {self.bin_dir}" if self.bin_dir else "in containers of the copy's image"
 
 
-def find_tools(major: int, where: str = "auto") -> Tools:
+def find_dump_tools(major: int, where: str = "auto") -> DumpTools:
     """Host pg_dump/pg_restore of exactly `major` (a newer pg_dump may emit SQL an older server refuses), else
-    the copy's image; `where` forces "host" or "container"."""
+    the clone server's image; `where` forces "host" or "container"."""
     if where == "container":
-        return Tools(major, None)
+        return DumpTools(major, None)
     which = shutil.which("pg_dump")
     candidates = [Path(f"/usr/lib/postgresql/{major}/bin"), *([Path(which).parent] if which else [])]
     for directory in candidates:
         if _tool_major(directory / "pg_dump") == major and (directory / "pg_restore").exists():
-            return Tools(major, directory)
+            return DumpTools(major, directory)
     if where == "host":
-        raise CopyError(f"no pg_dump {major} on this host (looked in {', '.join(map(str, candidates))})")
-    return Tools(major, None)
+        raise DumpError(f"no pg_dump {major} on this host (looked in {', '.join(map(str, candidates))})")
+    return DumpTools(major, None)
 
 
-def copy_database(
-    source: Source, copy: Copy, tools: Tools, *, snapshot: str, jobs: int, without_rows: Iterable[str], run_id: str
-) -> CopyResult:
-    """Dump `source` (in the exported `snapshot`) and restore it into `copy`; the tables named in
+def dump_and_restore(
+    source: Source,
+    server: CloneServer,
+    tools: DumpTools,
+    *,
+    snapshot: str,
+    jobs: int,
+    without_rows: Iterable[str],
+    run_id: str,
+) -> DumpResult:
+    """Dump `source` (in the exported `snapshot`) and restore it into the clone `server`; the tables named in
     `without_rows` ("schema.table") get their schema but none of their rows.
 
     One job: pg_dump streams the custom format straight into pg_restore, so both run at once.
@@ -86,52 +94,53 @@ def copy_database(
     dump_args += [f"--exclude-table-data={_pattern(name)}" for name in without_rows]
     started = time.monotonic()
     if jobs > 1 and tools.bin_dir is not None:
-        with tempfile.TemporaryDirectory(prefix=f"rehearsal-{copy.alias}-") as workdir:
+        with tempfile.TemporaryDirectory(prefix=f"rehearsal-{server.alias}-") as workdir:
             target = Path(workdir) / "dump"
-            dump = [*_dump(source, copy, tools, run_id), *dump_args, "--format=directory", f"--jobs={jobs}"]
+            dump = [*_dump(source, server, tools, run_id), *dump_args, "--format=directory", f"--jobs={jobs}"]
             _run([*dump, "-f", str(target)], _env(source.password, READ_ONLY_OPTIONS))
             size = sum(path.stat().st_size for path in target.rglob("*") if path.is_file())
-            _run([*_restore(copy, tools), f"--jobs={jobs}", str(target)], _env(copy.password))
-        return CopyResult(f"pg_dump -Fd -j {jobs}, pg_restore -j {jobs}", time.monotonic() - started, size)
-    _stream([*_dump(source, copy, tools, run_id), *dump_args, "--format=custom"], _restore(copy, tools), source, copy)
-    return CopyResult("pg_dump -Fc streamed into pg_restore", time.monotonic() - started)
+            _run([*_restore(server, tools), f"--jobs={jobs}", str(target)], _env(server.password))
+        return DumpResult(f"pg_dump -Fd -j {jobs}, pg_restore -j {jobs}", time.monotonic() - started, size)
+    dump = [*_dump(source, server, tools, run_id), *dump_args, "--format=custom"]
+    _stream(dump, _restore(server, tools), source, server)
+    return DumpResult("pg_dump -Fc streamed into pg_restore", time.monotonic() - started)
 
 
-def _dump(source: Source, copy: Copy, tools: Tools, run_id: str) -> list[str]:
+def _dump(source: Source, server: CloneServer, tools: DumpTools, run_id: str) -> list[str]:
     """pg_dump's argv up to its options; the password and read-only session options travel in the environment.
-    Without host tools it runs in a container of the copy's image on the host's network (it reaches what the
-    host reaches), labelled like the copies."""
+    Without host tools it runs in a container of the clone server's image on the host's network (it reaches
+    what the host reaches), labelled like the clone servers."""
     if tools.bin_dir is not None:
         return [str(tools.bin_dir / "pg_dump"), f"--dbname={source.dsn}"]
     docker = ["docker", "run", "--rm", "-i", "--network=host", f"--label={LABEL}={run_id}"]
-    return [*docker, "-e", "PGPASSWORD", "-e", "PGOPTIONS", copy.image, "pg_dump", f"--dbname={source.dsn}"]
+    return [*docker, "-e", "PGPASSWORD", "-e", "PGOPTIONS", server.image, "pg_dump", f"--dbname={source.dsn}"]
 
 
-def _restore(copy: Copy, tools: Tools) -> list[str]:
+def _restore(server: CloneServer, tools: DumpTools) -> list[str]:
     if tools.bin_dir is not None:
-        conninfo = " ".join(f"{key}={value}" for key, value in copy.conninfo().items())
+        conninfo = " ".join(f"{key}={value}" for key, value in server.conninfo().items())
         return [str(tools.bin_dir / "pg_restore"), "--no-password", f"--dbname={conninfo}", *_RESTORE_FILTERS]
-    # Inside the copy's own container: its pg_restore, over the local socket (trusted there).
-    docker = ["docker", "exec", "-i", str(copy.container_id)]
-    return [*docker, "pg_restore", "-U", "postgres", "-d", copy.dbname, *_RESTORE_FILTERS]
+    # Inside the clone server's own container: its pg_restore, over the local socket (trusted there).
+    docker = ["docker", "exec", "-i", str(server.container_id)]
+    return [*docker, "pg_restore", "-U", "postgres", "-d", server.dbname, *_RESTORE_FILTERS]
 
 
-def _stream(dump_argv: list[str], restore_argv: list[str], source: Source, copy: Copy) -> None:
+def _stream(dump_argv: list[str], restore_argv: list[str], source: Source, server: CloneServer) -> None:
     with tempfile.TemporaryFile() as dump_err, tempfile.TemporaryFile() as restore_err:
         dump = _start(dump_argv, stdout=subprocess.PIPE, stderr=dump_err, env=_env(source.password, READ_ONLY_OPTIONS))
         try:
-            restore = _start(restore_argv, stdin=dump.stdout, stderr=restore_err, env=_env(copy.password))
+            restore = _start(restore_argv, stdin=dump.stdout, stderr=restore_err, env=_env(server.password))
         finally:
             if dump.stdout is not None:
                 dump.stdout.close()  # pg_restore holds the read end; pg_dump sees EPIPE if it dies
         restore_code, dump_code = _wait(restore), _wait(dump)
         if dump_code != 0:
-            raise CopyError(f"pg_dump failed: {_last_error(dump_err)}")
+            raise DumpError(f"pg_dump failed: {_last_error(dump_err)}")
         if restore_code != 0:
-            raise CopyError(f"pg_restore failed: {_last_error(restore_err)}")
+            raise DumpError(f"pg_restore failed: {_last_error(restore_err)}")
 
 
-def stop_copies() -> None:
+def stop_dumps() -> None:
     """Terminate every pg_dump and pg_restore still running: after an interruption, so their threads end."""
     with _RUNNING_LOCK:
         for process in _RUNNING:
@@ -163,7 +172,7 @@ def _run(argv: list[str], environ: dict[str, str]) -> None:
     with tempfile.TemporaryFile() as errors:
         code = _wait(_start(argv, stderr=errors, stdout=subprocess.DEVNULL, env=environ))
         if code != 0:
-            raise CopyError(f"{tool} failed: {_last_error(errors)}")
+            raise DumpError(f"{tool} failed: {_last_error(errors)}")
 
 
 def _env(password: str, options: str | None = None) -> dict[str, str]:

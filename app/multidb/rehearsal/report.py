@@ -6,27 +6,33 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# Keys and wording are an interface (scripts, the Ansible role, README): the report says "copy" for the database
+# in a clone server and for its dump, as users do; the code says clone server and dump.
+
 
 @dataclass
 class AliasReport:
-    """One alias: where it was copied from, how, what migrate_all did to the copy and how long each step took."""
+    """One alias: its source, its clone server and dump, what migrate_all did there and how long each step took.
+
+    The field names are the JSON report's keys, read by scripts and the Ansible role: keep them.
+    """
 
     alias: str
-    migrated: bool  # False: copied only because it holds a migrated alias's history (migrate_to)
+    migrated: bool  # False: cloned only because it holds a migrated alias's history (migrate_to)
     history: str | None = None
     source: str = ""  # "dbname on host:port"
     server_version: str = ""
     access: str = ""  # how the source was found read-only (or that writing was allowed)
-    image: str = ""
-    container: str | None = None
-    copy_method: str = ""
+    image: str = ""  # the clone server's
+    container: str | None = None  # the clone server's container id
+    copy_method: str = ""  # how the dump was made (pg_dump/pg_restore formats, where they ran)
     status: str = "pending"  # ok | failed | pending (not reached)
     error: str | None = None
     failed_migration: str | None = None
     plan: list[str] = field(default_factory=list)  # this alias's own migrations due, in order
     migrations: list[dict[str, Any]] = field(default_factory=list)  # {migration, seconds}, applied in order
-    seconds: dict[str, float] = field(default_factory=dict)  # step -> seconds (container, copy, migrate)
-    rows: dict[str, dict[str, int | None]] = field(default_factory=dict)  # table -> source, before, after
+    seconds: dict[str, float] = field(default_factory=dict)  # "copy" (the dump) and "migrate" -> seconds
+    rows: dict[str, dict[str, int | None]] = field(default_factory=dict)  # table -> source, clone before/after
     source_unchanged: bool | None = None  # None: not verified (never snapshotted)
     source_changes: list[str] = field(default_factory=list)
 
@@ -44,7 +50,7 @@ class Report:
     aliases: dict[str, AliasReport]
     seconds: float = 0.0
     migrate_all_error: str | None = None  # migrate_all could not run at all (e.g. models without migrations)
-    containers: list[str] = field(default_factory=list)  # every container started, all removed at the end
+    containers: list[str] = field(default_factory=list)  # every clone server started, all removed at the end
     leftovers: list[str] = field(default_factory=list)  # containers that could not be removed
 
     @property

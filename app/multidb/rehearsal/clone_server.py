@@ -1,4 +1,4 @@
-"""Throwaway PostgreSQL containers that hold the copies a rehearsal migrates (Testcontainers)."""
+"""Clone servers: throwaway PostgreSQL containers, one per source, that a rehearsal migrates (Testcontainers)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from typing import Any
 
 import psycopg
 
-# No registry and a /.dockerenv on our machines (see ENVIRONMENT.md): Testcontainers reads these at import.
+# Testcontainers reads these at import. Its Ryuk reaper image cannot be pulled where no registry is reachable
+# (every container here is removed by label instead); and where a /.dockerenv exists it would hand out the bridge
+# gateway instead of localhost for the published ports.
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 os.environ.setdefault("TESTCONTAINERS_CONNECTION_MODE", "docker_host")
 
@@ -21,18 +23,16 @@ from testcontainers.community.postgres import PostgresContainer
 from testcontainers.core.docker_client import DockerClient
 from testcontainers.core.network import Network
 
+from .errors import RehearsalError
+
 # Every container a rehearsal starts carries this label (value: the run id), so leftovers can be found:
 # docker ps -a --filter label=multidb.rehearsal
 LABEL = "multidb.rehearsal"
 SUPERUSER = "postgres"
 
 
-class RehearsalError(Exception):
-    """The rehearsal cannot start: a writable source, no image of the right major, no Docker..."""
-
-
 def choose_image(major: int, explicit: str | None, images_env: Path) -> str:
-    """The image for a copy of a PostgreSQL `major` server: --image, $POSTGRES_IMAGE, build/images.env,
+    """The image for the clone server of a PostgreSQL `major` source: --image, $POSTGRES_IMAGE, build/images.env,
     then postgres:<major> or multidb-local/postgres:<major> if present; always of the same major."""
     candidates = [explicit] if explicit else [os.environ.get("POSTGRES_IMAGE"), _from_env_file(images_env)]
     candidates += [] if explicit else [f"postgres:{major}", f"multidb-local/postgres:{major}"]
@@ -44,13 +44,13 @@ def choose_image(major: int, explicit: str | None, images_env: Path) -> str:
             return image
         seen.append(f"{image} ({'not present' if found is None else f'PostgreSQL {found}'})")
     raise RehearsalError(
-        f"no local PostgreSQL {major} image for the copies (tried {', '.join(seen)}); "
+        f"no local PostgreSQL {major} image for the clone servers (tried {', '.join(seen)}); "
         f"pass --image with a PostgreSQL {major} image (`make bootstrap` builds or pulls the default one)"
     )
 
 
-class Copy:
-    """One throwaway PostgreSQL server holding one database, reachable on a loopback port."""
+class CloneServer:
+    """One throwaway PostgreSQL server that receives one source's database, reachable on a loopback port."""
 
     def __init__(self, alias: str, image: str, dbname: str, run_id: str, network: Network | None = None) -> None:
         self.alias = alias
@@ -76,7 +76,7 @@ class Copy:
         return str(wrapped.id) if wrapped is not None else None
 
     def settings(self) -> dict[str, Any]:
-        """The config keys pointing an alias at this copy (as the superuser: the copy has none of the roles)."""
+        """The config keys pointing an alias at this clone server (as its superuser: the dump brings no roles)."""
         return {
             "name": self.dbname,
             "user": SUPERUSER,
@@ -101,7 +101,7 @@ class Copy:
 
 
 class _Postgres(PostgresContainer):
-    """Testcontainers' PostgreSQL, ready once psql answers over TCP inside it. Polled every 0.1 s (each copy
+    """Testcontainers' PostgreSQL, ready once psql answers over TCP inside it. Polled every 0.1 s (each dump
     waits for this, on the rehearsal's critical path); a container that is gone ends the wait at once instead
     of being retried until the timeout, so an interrupted rehearsal stops promptly."""
 
@@ -115,8 +115,8 @@ class _Postgres(PostgresContainer):
 
 
 def run_network(run_id: str) -> Network:
-    """A bridge network of the run's own for its copies: the machine's default bridge does not matter then
-    (the copies are reached on their published loopback ports either way)."""
+    """A bridge network of the run's own for its clone servers: the machine's default bridge does not matter
+    then (they are reached on their published loopback ports either way)."""
     return Network(docker_network_kw={"labels": {LABEL: run_id}}).create()
 
 

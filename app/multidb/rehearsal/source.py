@@ -1,4 +1,4 @@
-"""The databases a rehearsal copies: read-only connections, write-access checks and snapshots of their state."""
+"""Sources: the databases a rehearsal clones; read-only connections, write-access checks, snapshots of state."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ _LIBPQ_KEYWORDS = frozenset(option.keyword.decode() for option in pq.Conninfo.ge
 # Every session the rehearsal opens refuses to write, whatever the role could do.
 READ_ONLY_OPTIONS = "-c default_transaction_read_only=on"
 _SYSTEM_SCHEMAS = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'"
-# The tables Django and multidb record migration history in (see history.py).
+# The tables Django and multidb record migration history in (see multidb.history).
 HISTORY_TABLES = ("django_migrations", "multidb_migration_history")
 
 
