@@ -29,3 +29,12 @@ seed: ## Create demo users, posts, comments, products and orders (idempotent) in
 	else \
 	  $(MAKE) --no-print-directory venv >/dev/null && APP_ENV=local $(MANAGE) seed; \
 	fi
+
+# The SVG records its source's SHA-256, so tests/unit/test_docs.py can tell a stale picture
+# without running Graphviz (whose output differs between versions).
+docs-picture: ## Regenerate docs/architecture.svg from docs/architecture.dot (installs Debian's graphviz if missing)
+	@scripts/ensure-debs.sh graphviz
+	@sha=$$(sha256sum docs/architecture.dot | cut -d' ' -f1); \
+	dot -Tsvg docs/architecture.dot | sed "1a <!-- generated from docs/architecture.dot sha256:$$sha by make docs-picture -->" > docs/architecture.svg.tmp
+	@mv docs/architecture.svg.tmp docs/architecture.svg
+	@echo "docs-picture: docs/architecture.svg"
