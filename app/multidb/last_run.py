@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.apps.registry import Apps
 from django.db import DatabaseError, connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils.timezone import now
 
 from .history import sqlite_file_missing
@@ -62,18 +63,25 @@ def record_run(results: list[Any], seconds: float) -> None:
     )
 
 
-def read_last_run() -> LastRun | None:
-    """The newest recorded run, or None when there is none (or default cannot be read)."""
-    connection = connections[ALIAS]
+def read_last_run(connection: BaseDatabaseWrapper | None = None) -> LastRun | None:
+    """The newest recorded run, or None when there is none (or it cannot be read).
+
+    `connection` is a connection to `default` (the status page passes its health probe's; default: Django's).
+    """
+    connection = connection or connections[ALIAS]
     try:
         if sqlite_file_missing(connection):
             return None
         with connection.cursor() as cursor:
             if TABLE not in connection.introspection.table_names(cursor):
                 return None
-        row = MigrateRun.objects.using(ALIAS).order_by("-id").first()
+            cursor.execute(f"SELECT finished, ok, seconds, aliases FROM {TABLE} ORDER BY id DESC LIMIT 1")  # noqa: S608
+            row = cursor.fetchone()
     except DatabaseError:
         return None
     if row is None:
         return None
-    return LastRun(row.finished, row.ok, row.seconds, json.loads(row.aliases))
+    finished, ok, seconds, aliases = row
+    if isinstance(finished, str):  # SQLite keeps UTC as text
+        finished = datetime.fromisoformat(finished).replace(tzinfo=UTC)
+    return LastRun(finished, bool(ok), float(seconds), json.loads(aliases))

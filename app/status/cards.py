@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils.html import format_html, format_html_join
 
-from multidb.health import AliasHealth, HealthReport
+from multidb.health import AliasHealth, HealthReport, check_databases
 from multidb.history import ROUTED_TABLE
+from multidb.last_run import ALIAS as LAST_RUN_ALIAS
+from multidb.last_run import LastRun, read_last_run
 from multidb.routing import RoutingTable
 
 REACHABLE = ("ok", "unmigrated", "degraded")  # statuses whose database answered SELECT 1
@@ -37,6 +39,18 @@ class Card:
     apps: list[AppRows]
 
     @property
+    def rows_html(self) -> str:
+        """The apps' tables and row counts as table rows (built here: a template loop costs more than the query)."""
+        rows = [
+            (app.label if app.role == "home" else f"{app.label} ({app.role})", name, name, "-" if n is None else n)
+            for app in self.apps
+            for name, n in app.tables
+        ]
+        if not rows:
+            return format_html('<tr><td colspan="3">{}</td></tr>', "no app is homed here")
+        return format_html_join("\n", '<tr><td>{}</td><td>{}</td><td class="rows" data-table="{}">{}</td></tr>', rows)
+
+    @property
     def unapplied(self) -> int | None:
         """Unapplied migrations, known only when the alias answered."""
         if self.health.status not in REACHABLE:
@@ -44,14 +58,27 @@ class Card:
         return len(self.health.unapplied)
 
 
-def build_cards(table: RoutingTable, report: HealthReport, timeout: float) -> list[Card]:
-    """Cards in the table's alias order; rows are counted only where the health check got an answer."""
-    cards = [_card(alias, table, report.databases[alias]) for alias in table.aliases]
-    _count_rows([card for card in cards if card.health.status in REACHABLE], timeout)
-    return cards
+def build_cards(table: RoutingTable, timeout: float) -> tuple[list[Card], HealthReport, LastRun | None]:
+    """The health check (multidb.health), with each alias's rows counted on its probe's own connection once it
+    answered: the page costs one connection per database, like /readyz. Also the last migrate_all run."""
+    cards = {alias: _card(alias, table) for alias in table.aliases}
+    last_run: list[LastRun | None] = []
+
+    def inspect(alias: str, connection: BaseDatabaseWrapper) -> None:
+        _count_into(cards[alias], connection)
+        if alias == LAST_RUN_ALIAS:
+            last_run.append(read_last_run(connection))
+
+    report = check_databases(timeout, inspect)
+    for card in cards.values():
+        card.health = report.databases[card.alias]
+        if card.health.status not in REACHABLE:  # e.g. timed out while counting: show nothing half-read
+            for app in card.apps:
+                app.tables = [(name, None) for name, _ in app.tables]
+    return list(cards.values()), report, (last_run[0] if last_run else None)
 
 
-def _card(alias: str, table: RoutingTable, health: AliasHealth) -> Card:
+def _card(alias: str, table: RoutingTable) -> Card:
     settings_dict = connections.settings[alias]
     engine = str(settings_dict["ENGINE"]).rsplit(".", 1)[-1]
     if engine == "sqlite3":
@@ -65,7 +92,7 @@ def _card(alias: str, table: RoutingTable, health: AliasHealth) -> Card:
         server=server,
         database=database,
         user=str(settings_dict.get("USER") or "-"),
-        health=health,
+        health=AliasHealth("unknown"),
         history=_history(alias, table),
         apps=_apps_on(alias, table),
     )
@@ -104,33 +131,24 @@ def _apps_on(alias: str, table: RoutingTable) -> list[AppRows]:
     return found
 
 
-def _count_rows(cards: list[Card], timeout: float) -> None:
-    """Count concurrently, one thread per alias; an alias that stops answering costs one timeout, not N."""
-    threads = [threading.Thread(target=_count_into, args=(card,), daemon=True) for card in cards]
-    deadline = time.monotonic() + timeout
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
-
-
-def _count_into(card: Card) -> None:
-    connection = connections[card.alias]
+def _count_into(card: Card, connection: BaseDatabaseWrapper) -> None:
+    """Count every table of the card's apps in two queries; a failure leaves them "not counted"."""
     try:
         with connection.cursor() as cursor:
             existing = set(connection.introspection.table_names(cursor))
-            for app in card.apps:
-                counted: list[tuple[str, int | None]] = []
-                for name, _ in app.tables:
-                    counted.append((name, _count(cursor, connection, name) if name in existing else None))
-                app.tables = counted
-    except Exception:  # noqa: BLE001, S110 - the card keeps "not counted"; its health line says why
-        pass
-    finally:
-        connection.close()
+            names = sorted({name for app in card.apps for name, _ in app.tables} & existing)
+            counts = dict(zip(names, _counts(cursor, connection, names), strict=True))
+    except Exception:  # noqa: BLE001 - the card keeps "not counted"; its health line says why
+        return
+    for app in card.apps:
+        app.tables = [(name, counts.get(name)) for name, _ in app.tables]
 
 
-def _count(cursor: Any, connection: Any, table: str) -> int:
+def _counts(cursor: Any, connection: Any, tables: list[str]) -> list[int]:
+    """Every table's row count in one query: one round trip per database, not one per table."""
+    if not tables:
+        return []
     # Table names come from the models' Meta, quoted by the backend: nothing from the request.
-    cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")  # noqa: S608
-    return int(cursor.fetchone()[0])
+    counts = ", ".join(f"(SELECT COUNT(*) FROM {connection.ops.quote_name(table)})" for table in tables)  # noqa: S608
+    cursor.execute(f"SELECT {counts}")
+    return [int(value) for value in cursor.fetchone()]

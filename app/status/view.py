@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import time
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,9 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.management import call_command
 from django.http import HttpRequest, HttpResponse
 from django.template import Context, Engine
+from django.utils.html import format_html_join
 from django.views.decorators.http import require_safe
 
-from multidb.health import check_databases
-from multidb.last_run import read_last_run
 from multidb.routing import current_table
 
 from .cards import build_cards
@@ -33,13 +33,13 @@ def status_page(request: HttpRequest) -> HttpResponse:
     started = time.monotonic()
     table = current_table()
     timeout = float(settings.MULTIDB_HEALTH_TIMEOUT)
-    report = check_databases(timeout)
+    cards, report, last_run = build_cards(table, timeout)
     context = {
-        "cards": build_cards(table, report, timeout),
+        "cards": cards,
         "ready": report.ok,
         "failing": report.failing,
-        "routes": _routes(),
-        "last_run": read_last_run(),
+        "routes_html": _routes_html(),
+        "last_run": last_run,
         "environment": settings.CONFIG.environment,
         "refresh": REFRESH_SECONDS,
         "user": request.user,
@@ -57,11 +57,11 @@ def is_public() -> bool:
     return bool(choice == "public")
 
 
-def _routes() -> list[dict[str, Any]]:
-    """Exactly what `manage.py dbroutes` prints, from its JSON form."""
+@cache  # the routing table is built once, at start
+def _routes_html() -> str:
+    """Exactly what `manage.py dbroutes` prints (from its JSON form), as table rows."""
     out = io.StringIO()
     call_command("dbroutes", "--json", stdout=out)
     rows: list[dict[str, Any]] = json.loads(out.getvalue())
-    for row in rows:
-        row["read"] = ", ".join(row["read"])
-    return rows
+    cells = ((row["app"], ", ".join(row["read"]), row["write"], row["migrate"], row["history"]) for row in rows)
+    return format_html_join("\n", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", cells)
