@@ -8,19 +8,24 @@ figure is the median latency over every round. Goal: the page within 1.5x of /re
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "app"))  # tests.integration imports multidb
 
-from tests.integration.appserver import App, manage, serving  # noqa: E402
+from tests.integration.appserver import App, manage  # noqa: E402
+from tests.integration.postgres import free_port  # noqa: E402
 from tests.unit.cli import local_config  # noqa: E402
 
 ROUNDS, CONCURRENCY, REQUESTS = 5, 4, 5
@@ -48,7 +53,7 @@ def measure(label: str, config: Path) -> None:
         done = manage(*command, config=config)
         if done.returncode != 0:
             raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}{done.stderr}")
-    with serving(config) as app:
+    with gunicorn(config) as app:
         timings: dict[str, list[float]] = {"/readyz": [], "/": []}
         for path in timings:
             fetch(app, path)  # warm: imports, the migration graph, the template
@@ -68,13 +73,39 @@ def measure(label: str, config: Path) -> None:
     print(f"  ratio {ratio:.2f}x  (goal <= {GOAL}x: {met})")
 
 
+@contextmanager
+def gunicorn(config: Path) -> Iterator[App]:
+    """gunicorn as in the stack; its worker imports Django on the first request, which may take a while here."""
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "DJANGO_SETTINGS"))}
+    environ.update({"APP_CONFIG": str(config), "PYTHONPATH": str(REPO)})
+    command = [sys.executable, "-m", "gunicorn", "--chdir", str(REPO / "app"), "--bind", f"127.0.0.1:{port}"]
+    command += ["--workers", "1", "--threads", "8", "--timeout", "60", "project.wsgi:application"]
+    process = subprocess.Popen(command, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    app = App(f"http://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                fetch(app, "/healthz")
+                break
+            except OSError:  # not listening yet, or the first request still importing
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("gunicorn did not answer /healthz") from None
+                time.sleep(0.2)
+        yield app
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def stream(app: App, path: str) -> list[float]:
     return [fetch(app, path) for _ in range(REQUESTS)]
 
 
 def fetch(app: App, path: str) -> float:
     started = time.perf_counter()
-    with urllib.request.urlopen(app.base + path, timeout=30) as response:  # noqa: S310 - loopback
+    with urllib.request.urlopen(app.base + path, timeout=60) as response:  # noqa: S310 - loopback
         response.read()
         if response.status != 200:
             raise SystemExit(f"{path} answered {response.status}")
