@@ -163,6 +163,7 @@ class ProjectConfig(_Strict):
     routing: RoutingOptions = RoutingOptions()
     health: HealthOptions = HealthOptions()
     shards: dict[str, ShardGroupConfig] = Field(default_factory=dict)
+    status_page: Literal["public", "staff"] | None = None  # None: public in local/development, else staff
 
     @field_validator("time_zone")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import Any
@@ -20,6 +21,9 @@ from .replicas import replica_lag
 from .routing import RoutingTable, current_table
 from .status import HealthStatus, Readiness
 from .text import one_line
+
+# Extra reads on a probe's own connection once it answered (the status page's row counts); must not raise.
+Inspect = Callable[[str, BaseDatabaseWrapper], None]
 
 
 @dataclass
@@ -55,14 +59,16 @@ class HealthReport:
         return report
 
 
-def check_databases(timeout: float | None = None) -> HealthReport:
+def check_databases(timeout: float | None = None, inspect: Inspect | None = None) -> HealthReport:
     """Check every alias concurrently: one hung database costs one timeout, not one per alias."""
     table = current_table()
     timeout = timeout if timeout is not None else settings.MULTIDB_HEALTH_TIMEOUT
     results: dict[str, AliasHealth] = {}
     # Daemon threads: a database that never answers must not keep the process (or the request) waiting.
     threads = [
-        threading.Thread(target=_check_into, args=(results, alias, table, timeout), daemon=True, name=f"health-{alias}")
+        threading.Thread(
+            target=_check_into, args=(results, alias, table, timeout, inspect), daemon=True, name=f"health-{alias}"
+        )
         for alias in table.aliases
     ]
     deadline = time.monotonic() + timeout
@@ -78,15 +84,18 @@ def check_databases(timeout: float | None = None) -> HealthReport:
     )
 
 
-def _check_into(results: dict[str, AliasHealth], alias: str, table: RoutingTable, timeout: float) -> None:
-    results[alias] = check_alias(alias, table, timeout)
+def _check_into(
+    results: dict[str, AliasHealth], alias: str, table: RoutingTable, timeout: float, inspect: Inspect | None
+) -> None:
+    results[alias] = check_alias(alias, table, timeout, inspect)
 
 
-def check_alias(alias: str, table: RoutingTable, timeout: float) -> AliasHealth:
+def check_alias(alias: str, table: RoutingTable, timeout: float, inspect: Inspect | None = None) -> AliasHealth:
     """SELECT 1 on a fresh connection, then compare the alias's history with the migration files."""
     started = time.monotonic()
     connection = _fresh_connection(alias, timeout)
     replica = alias in table.replicas
+    answered = False
     try:
         if sqlite_file_missing(connection):
             return AliasHealth(
@@ -95,6 +104,7 @@ def check_alias(alias: str, table: RoutingTable, timeout: float) -> AliasHealth:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
+        answered = True
         latency = round((time.monotonic() - started) * 1000, 1)
         if replica:
             return _replica_health(connection, latency, table.options.replica_max_lag_seconds)
@@ -117,6 +127,8 @@ def check_alias(alias: str, table: RoutingTable, timeout: float) -> AliasHealth:
     except Exception as error:  # noqa: BLE001 - any failure is this alias's status
         return AliasHealth(HealthStatus.DOWN, error=one_line(error), replica=replica)
     finally:
+        if inspect is not None and answered:
+            inspect(alias, connection)  # on this connection: a second connect would cost as much as the probe
         connection.close()
 
 

@@ -23,7 +23,8 @@ from multidb.topology import load_topology
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
-PROJECT = "multidb-e2e"  # never the developer's stack (that one is named after the checkout)
+# Never the developer's stack (that one is named after the checkout); E2E_COMPOSE_PROJECT names another.
+PROJECT = os.environ.get("E2E_COMPOSE_PROJECT", "multidb-e2e")
 MAKE_UP_TIMEOUT = 900  # a bare machine installs Docker and builds images first
 # alias -> (service, database, role prefix), as scripts/compose_databases.py derives them from the topology.
 DATABASES = {

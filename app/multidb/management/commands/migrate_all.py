@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connections
 
 from multidb.history import sqlite_file_missing
+from multidb.last_run import record_run
 from multidb.migrator import AliasResult, migrate_all
 from multidb.pending_models import missing_migrations
 from multidb.routing import current_table
@@ -101,6 +102,8 @@ class Command(BaseCommand):
         elapsed = time.monotonic() - started
         if options["json_report"]:
             self._write_json(options["json_report"], results, elapsed, read_only)
+        if not read_only:
+            self._record(results, elapsed)
         if not quiet:
             self._print_summary(results, read_only)
         if options["traceback"]:
@@ -139,6 +142,15 @@ class Command(BaseCommand):
                 f"`python app/manage.py makemigrations` in development and commit the files",
                 returncode=2,
             )
+
+    def _record(self, results: list[AliasResult], elapsed: float) -> None:
+        """Keep this run for the status page; a failure to record never fails the migration."""
+        try:
+            record_run(results, elapsed)
+        except Exception as error:  # noqa: BLE001 - e.g. default itself is down: the summary says so already
+            self.stderr.write(f"migrate_all: this run was not recorded for the status page ({one_line(error)})")
+        finally:
+            connections.close_all()
 
     def _print_summary(self, results: list[AliasResult], read_only: bool) -> None:
         width = max(len(result.alias) for result in results)
