@@ -20,7 +20,7 @@ import yaml
 from psycopg import sql
 
 # This machine has no registry (Ryuk cannot be pulled) and a /.dockerenv that would make Testcontainers hand
-# out the bridge gateway (see ENVIRONMENT.md). Read by testcontainers at import, so set before importing it.
+# out the bridge gateway instead of localhost. Read by testcontainers at import, so set before importing it.
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 os.environ.setdefault("TESTCONTAINERS_CONNECTION_MODE", "docker_host")
 

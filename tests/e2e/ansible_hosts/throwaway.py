@@ -28,7 +28,7 @@ HOST_IMAGE = "multidb-test/ansible-host:bookworm"
 LOCAL_BASE_IMAGE = "multidb-local/debian:bookworm"  # built by scripts/ensure-images.sh without a registry
 OFFICIAL_BASE_IMAGE = "debian:bookworm"
 CONTEXT_LABEL = "multidb.context-sha"
-# systemd as PID 1 without --privileged (see ENVIRONMENT.md).
+# systemd as PID 1 without --privileged (runc here cannot grant every capability): just what systemd needs.
 SYSTEMD_RUN_OPTIONS = (
     "--cap-add=SYS_ADMIN",
     "--security-opt=seccomp=unconfined",
