@@ -17,7 +17,7 @@ def check_cross_database_relations(app_configs: Sequence[AppConfig] | None = Non
     """multidb.E001: a relation between models homed on different aliases needs db_constraint=False.
 
     Without it the migration on the model's database fails ("relation auth_user
-    does not exist") — the guide's IMPORTANT warning, caught before migrating.
+    does not exist") — django-cfg's multi-database guide warns about it, caught before migrating.
     multidb.E002: such a relation while routing.cross_database_relations is false.
     multidb.E004: such a ForeignKey with an on_delete other than DO_NOTHING: Django's deletion
     collector looks for the dependent rows in the deleted object's database, so deleting

@@ -1,4 +1,4 @@
-"""The configuration schema: frozen pydantic models in the guide's vocabulary (cross-field rules: consistency.py)."""
+"""The configuration schema: frozen pydantic models in django-cfg's vocabulary (cross-field rules: consistency.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, f
 Operation = Literal["read", "write", "migrate"]
 Environment = Literal["local", "development", "test", "staging", "production"]
 
-# Short engine names the guide's users write, mapped to Django's dotted paths.
+# Short engine names django-cfg's users write, mapped to Django's dotted paths.
 ENGINES: dict[str, str] = {
     "sqlite3": "django.db.backends.sqlite3",
     "postgresql": "django.db.backends.postgresql",
@@ -62,7 +62,7 @@ class _Strict(BaseModel):
 
 
 class DatabaseConfig(_Strict):
-    """One database alias, in the guide's vocabulary."""
+    """One database alias, in django-cfg's DatabaseConfig vocabulary."""
 
     engine: str = "django.db.backends.sqlite3"
     name: str
@@ -124,7 +124,7 @@ class DatabaseConfig(_Strict):
 class RoutingOptions(_Strict):
     """Project-wide routing switches."""
 
-    # The guide relies on db_constraint=False relations between homes; allowed unless turned off.
+    # django-cfg's guide relies on db_constraint=False relations between homes; allowed unless turned off.
     cross_database_relations: Flag = True
     # After a client writes to a home, its reads stay on the home this long (a cookie), not on replicas.
     read_your_writes_seconds: Number = Field(default=5.0, ge=0, le=3600)
@@ -137,7 +137,7 @@ class RoutingOptions(_Strict):
 
 
 class ShardGroupConfig(_Strict):
-    """Apps whose rows are spread over several aliases by a key (the guide's "Sharding by User")."""
+    """Apps whose rows are spread over several aliases by a key (django-cfg's "Sharding by User" example)."""
 
     aliases: tuple[str, ...] = Field(min_length=1)
     apps: tuple[str, ...] = Field(min_length=1)

@@ -33,7 +33,7 @@ def _database(db: DatabaseConfig, base_dir: Path) -> dict[str, Any]:
 
 def _options(db: DatabaseConfig) -> dict[str, Any]:
     options = dict(db.options)
-    # libpq has no statement_timeout keyword; the guide's users write it as an option anyway.
+    # libpq has no statement_timeout keyword; django-cfg's users write it as an option anyway.
     if db.short_engine == "postgresql" and "statement_timeout" in options:
         timeout = options.pop("statement_timeout")
         options["options"] = f"{options.get('options', '')} -c statement_timeout={timeout}".strip()

@@ -15,7 +15,7 @@ _MASK64 = (1 << 64) - 1
 
 
 def modulo(key: int, buckets: int) -> int:
-    """The guide's `user_id % 4`: even spread, but growing from N to N+1 shards moves ~N/(N+1) of the keys."""
+    """django-cfg's `user_id % 4`: even spread, but growing from N to N+1 shards moves ~N/(N+1) of the keys."""
     return key % buckets
 
 
