@@ -237,3 +237,40 @@ def test_a_comment_goes_to_its_posts_shard_not_its_authors(tmp_path: Path) -> No
     assert f"refused: author's manager -- blog.Comment row belongs on {post_shard}" in result.stdout
     assert "refused: author's comments -- blog.Comment rows live on their post's shard" in result.stdout
     assert "refused: post by id only -- blog.Comment rows live on their post's shard" in result.stdout
+
+
+DELETE_A_COMMENTER = """
+from django.contrib.auth.models import User
+from apps.blog.models import Post, Comment
+users = [User.objects.create_user(f"d{index}") for index in range(8)]
+posts = []
+for user in users:
+    post = Post(title=user.username, content="c", author=user)
+    post.save()
+    posts.append(post)
+for index, post in enumerate(posts):  # d0 comments on every other author's post, whatever their shard
+    if index:
+        Comment(post=post, author=users[0], content="by d0").save()
+users[0].delete()
+print("deleted:", users[0].username)
+"""
+
+
+def test_deleting_a_user_removes_their_comments_from_every_shard(tmp_path: Path) -> None:
+    import sqlite3
+
+    config = tmp_path / "sharded.yaml"
+    config.write_text(SHARDED.replace("data/", f"{tmp_path}/"))
+    assert manage("migrate_all", "--skip-makemigrations", config=config).returncode == 0
+
+    result = manage("shell", "-c", DELETE_A_COMMENTER, config=config)
+
+    assert result.returncode == 0, result.stderr  # the pre_delete cascade asks every shard, not the router
+    assert "deleted: d0" in result.stdout
+    left = {"comments": 0, "posts": 0, "others' posts": 0}
+    for shard in range(4):
+        with sqlite3.connect(tmp_path / f"shard_{shard}.sqlite3") as db:
+            left["comments"] += db.execute("SELECT COUNT(*) FROM blog_comment").fetchone()[0]
+            left["posts"] += db.execute("SELECT COUNT(*) FROM blog_post WHERE title = 'd0'").fetchone()[0]
+            left["others' posts"] += db.execute("SELECT COUNT(*) FROM blog_post WHERE title != 'd0'").fetchone()[0]
+    assert left == {"comments": 0, "posts": 0, "others' posts": 7}
