@@ -109,12 +109,14 @@ def check_alias(alias: str, table: RoutingTable, timeout: float, inspect: Inspec
         if replica:
             return _replica_health(connection, latency, table.options.replica_max_lag_seconds)
         history = table.migratable.get(alias)
-        if history is None or in_memory(connection) or in_memory(connections[history]):
-            # An in-memory SQLite database is a new, empty one on every connection: this probe's can
-            # never show the migrations the process's own connection applied. Connectivity is all it checks.
+        if history is None or in_memory(connection):
             return AliasHealth(HealthStatus.OK, latency)
         history_connection = connection if history == alias else _fresh_connection(history, timeout)
         try:
+            if in_memory(history_connection):
+                # An in-memory SQLite database is a new, empty one on every connection: this probe's can
+                # never show the migrations the process's own connection applied. Connectivity is all it checks.
+                return AliasHealth(HealthStatus.OK, latency)
             missing = _unapplied(history_connection, alias, history)
         finally:
             if history_connection is not connection:
