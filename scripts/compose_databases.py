@@ -41,6 +41,21 @@ DB_BASE: dict[str, Any] = {
 }
 # The one secret-reading helper (compose/lib/secret.sh), for the init scripts and the replica entrypoint.
 LIB_MOUNT = "./compose/lib:/usr/local/lib/multidb:ro"
+# pgBackRest (docs/backups.md): one repository volume, shared by every server (a stanza each, named
+# after its database), which `make destroy` keeps unless asked separately; the backup loop of each
+# server (compose/backup/) is a sidecar reaching it over the shared socket directory.
+REPOSITORY = "pgbackrest"
+BACKUP_MOUNTS = [f"{REPOSITORY}:/var/lib/pgbackrest", "./compose/backup:/usr/local/lib/multidb-backup:ro"]
+ARCHIVING = [
+    "postgres",
+    "-c",
+    "archive_mode=on",
+    "-c",
+    "archive_command=pgbackrest archive-push %p",
+    # The RPO: a lost server takes at most this many seconds of commits with it (docs/backups.md).
+    "-c",
+    "archive_timeout=${ARCHIVE_TIMEOUT:-60}",
+]
 
 
 @dataclass
@@ -173,6 +188,11 @@ def render(stack: Stack) -> dict[str, Any]:
     """The Compose document: database services, the app's and migrate's database part, volumes, secrets."""
     services: dict[str, Any] = {s.service: _server_service(s) for s in stack.servers.values()}
     services.update({r.service: _replica_service(r) for r in stack.replicas})
+    # Volumes: each server's data and socket directory, each replica's data, the backup repository.
+    volumes: dict[str, Any] = {name: {} for name in services}
+    volumes.update({f"{s.service}-run": {} for s in stack.servers.values()})
+    volumes[REPOSITORY] = {}
+    services.update({f"{s.service}-backup": _backup_service(s) for s in stack.servers.values()})
     services["migrate"] = _app_part(stack, "owner")
     services["app"] = _app_part(stack, "runtime")
     services["migrate"]["depends_on"] = {s.service: {"condition": "service_healthy"} for s in stack.servers.values()}
@@ -186,7 +206,6 @@ def render(stack: Stack) -> dict[str, Any]:
         for server in stack.servers.values()
         for role in _roles(server)
     }
-    volumes: dict[str, Any] = {name: {} for name in services if name not in ("migrate", "app")}
     return {"services": services, "volumes": volumes, "secrets": secrets}
 
 
@@ -210,13 +229,49 @@ def _server_service(server: Server) -> dict[str, Any]:
         environment["DB_REPLICATION_PASSWORD_FILE"] = f"/run/secrets/{server.secret('replication')}"
     return {
         **copy.deepcopy(DB_BASE),
-        "environment": environment,
+        "environment": environment | pgbackrest_environment(server),
         "secrets": [server.secret(role) for role in _roles(server)],
         "volumes": [
             f"{server.service}:/var/lib/postgresql/data",
+            f"{server.service}-run:/var/run/postgresql",
             "./compose/db-init:/docker-entrypoint-initdb.d:ro",
             LIB_MOUNT,
+            *BACKUP_MOUNTS,
         ],
+        "command": list(ARCHIVING),
+    }
+
+
+def pgbackrest_environment(server: Server) -> dict[str, str]:
+    """pgBackRest's options as PGBACKREST_* variables, for archive-push (the server) and backups (its sidecar)."""
+    return {
+        "PGBACKREST_STANZA": server.dbname,
+        "PGBACKREST_REPO1_PATH": "/var/lib/pgbackrest",
+        "PGBACKREST_PG1_PATH": "/var/lib/postgresql/data",
+        "PGBACKREST_REPO1_RETENTION_FULL": "${BACKUP_RETENTION_FULL:-2}",
+        "PGBACKREST_COMPRESS_TYPE": "lz4",
+        "PGBACKREST_START_FAST": "y",  # a backup starts with an immediate checkpoint, not a spread one
+        "PGBACKREST_LOG_LEVEL_FILE": "off",
+        "PGBACKREST_LOG_LEVEL_CONSOLE": "warn",
+    }
+
+
+def _backup_service(server: Server) -> dict[str, Any]:
+    # Scheduled backups without a host cron: a loop (compose/backup/backup-loop.sh) in a sidecar that
+    # sees the server's data read-only and its socket, so pgBackRest backs up locally without SSH.
+    return {
+        "image": DB_BASE["image"],
+        "restart": "unless-stopped",
+        "user": "postgres",
+        "entrypoint": ["bash", "/usr/local/lib/multidb-backup/backup-loop.sh"],
+        "environment": pgbackrest_environment(server)
+        | {"BACKUP_EVERY": "${BACKUP_EVERY:-86400}", "BACKUP_FULL_EVERY": "${BACKUP_FULL_EVERY:-7}"},
+        "volumes": [
+            f"{server.service}:/var/lib/postgresql/data:ro",
+            f"{server.service}-run:/var/run/postgresql",
+            *BACKUP_MOUNTS,
+        ],
+        "depends_on": {server.service: {"condition": "service_healthy"}},
     }
 
 

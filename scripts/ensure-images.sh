@@ -6,7 +6,9 @@
 # already built and current; the official image if `docker pull` succeeds
 # within PULL_TIMEOUT; otherwise build the equivalent from Debian bookworm's
 # packages (PostgreSQL 15, Python 3.11: the same versions as the official
-# tags), printing one line. Silent when nothing had to change.
+# tags), printing one line. Silent when nothing had to change. Both PostgreSQL paths carry
+# pgBackRest: the local image installs it, the official one gets a derived image
+# (images/postgres-pgbackrest/). An explicit POSTGRES_IMAGE must include it.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -19,6 +21,8 @@ readonly OFFICIAL_PYTHON=python:3.11-slim
 readonly LOCAL_BASE=multidb-local/debian:bookworm
 readonly LOCAL_POSTGRES=multidb-local/postgres:15
 readonly LOCAL_PYTHON=multidb-local/python:3.11
+# The official postgres image lacks pgBackRest: the stack runs a small image derived from it.
+readonly DERIVED_POSTGRES=multidb-local/postgres-pgbackrest:15
 readonly CONTEXT_LABEL=multidb.context-sha
 
 # choose() runs in this shell (never in $(...)), so these globals carry its verdicts back.
@@ -39,7 +43,24 @@ main() {
     echo "images: official images not available; building local equivalents of $names from Debian packages (air-gapped build; log: $LOG)"
     build_local "${to_build[@]}"
   fi
+  [[ $postgres != "$OFFICIAL_POSTGRES" ]] || postgres=$(derive_pgbackrest "$postgres")
   write_env "$postgres" "$python"
+}
+
+# derive_pgbackrest OFFICIAL: print the derived image's tag, (re)building it when its context or base changed.
+derive_pgbackrest() {
+  local context=compose/images/postgres-pgbackrest sha
+  sha="$(context_sha "$context")-$(docker image inspect -f '{{.Id}}' "$1" | cut -c8-19)"
+  if [[ $(label "$DERIVED_POSTGRES") != "$sha" ]]; then
+    echo "images: adding pgBackRest to $1 as $DERIVED_POSTGRES (log: $LOG)" >&2
+    docker build -q --build-arg "BASE_IMAGE=$1" --label "$CONTEXT_LABEL=$sha" \
+      -t "$DERIVED_POSTGRES" "$context" >>"$LOG" 2>&1 || {
+      echo "images: building $DERIVED_POSTGRES failed; last lines of $LOG:" >&2
+      tail -n 25 "$LOG" >&2
+      exit 1
+    }
+  fi
+  echo "$DERIVED_POSTGRES"
 }
 
 # choose EXPLICIT OFFICIAL LOCAL CONTEXT: sets `chosen` to the image to use (and queues a local build).

@@ -1,0 +1,129 @@
+"""The Compose stack's pgBackRest repository as seen from the host: servers, backups, restorable times."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ALIASES = ROOT / "build" / "compose.aliases"
+RESTORABLE = "/usr/local/lib/multidb-backup/restorable.sh"
+
+
+class BadInput(Exception):
+    """A request to refuse before anything changes: one line, exit 2."""
+
+
+@dataclass
+class Backup:
+    label: str
+    type: str
+    start: datetime
+    stop: datetime
+    size: int  # bytes in the repository (compressed)
+    database_size: int
+
+
+@dataclass
+class Server:
+    """A migratable alias's PostgreSQL service and its stanza (named after its database)."""
+
+    alias: str
+    service: str
+    stanza: str
+    backups: list[Backup] = field(default_factory=list)
+    system_id: int | None = None
+    last_commit: datetime | None = None
+
+    @property
+    def earliest(self) -> datetime | None:
+        """The oldest backup's end: a restore cannot reach any earlier time."""
+        return self.backups[0].stop if self.backups else None
+
+    @property
+    def latest(self) -> datetime | None:
+        """The last archived commit (or the newest backup's end, if later): what a restore can reach."""
+        times = [t for t in (self.last_commit, self.backups[-1].stop if self.backups else None) if t]
+        return max(times) if times else None
+
+
+def servers() -> list[Server]:
+    """Every server of config/compose.yaml (build/compose.aliases lines without a profile); replicas excluded."""
+    if not ALIASES.exists():
+        raise BadInput(f"{ALIASES.relative_to(ROOT)} is missing: run make up first")
+    rows = [line.split("\t") for line in ALIASES.read_text().splitlines()]
+    return [Server(alias, service, stanza) for alias, service, stanza, profile in rows if not profile]
+
+
+def compose(*args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """scripts/compose.sh ARGS (the stack of COMPOSE_PROJECT_NAME and ENV_FILE), output captured."""
+    command = [str(ROOT / "scripts" / "compose.sh"), "--progress", "quiet", "--ansi", "never", *args]
+    result = subprocess.run(command, input=stdin, capture_output=True, text=True, check=False)
+    if check and result.returncode != 0:
+        raise RuntimeError(f"docker compose {' '.join(args[:3])}... failed:\n{result.stdout}{result.stderr}")
+    return result
+
+
+def in_server(server: Server, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """A command as postgres in the server's running container (pgBackRest's options are in its environment)."""
+    return compose("exec", "-T", "--user", "postgres", server.service, *command, check=check)
+
+
+def load(server: Server) -> Server:
+    """Fill in the server's backups, stanza system id and last archived commit from the repository."""
+    out = in_server(server, "pgbackrest", "info", "--output=json").stdout
+    stanzas = json.loads(out or "[]")
+    stanza = stanzas[0] if stanzas else {}
+    server.backups = [_backup(item) for item in stanza.get("backup", [])]
+    databases = stanza.get("db", [])
+    server.system_id = databases[-1]["system-id"] if databases else None
+    last = in_server(server, "bash", RESTORABLE).stdout.strip()
+    server.last_commit = parse_time(last.replace(" UTC", "+00:00")) if last else None
+    return server
+
+
+def _backup(item: dict[str, object]) -> Backup:
+    timestamp, info = item["timestamp"], item["info"]
+    assert isinstance(timestamp, dict) and isinstance(info, dict)
+    repository = info["repository"]
+    return Backup(
+        label=str(item["label"]),
+        type=str(item["type"]),
+        start=datetime.fromtimestamp(timestamp["start"], UTC),
+        stop=datetime.fromtimestamp(timestamp["stop"], UTC),
+        size=int(repository["delta"]),
+        database_size=int(info["size"]),
+    )
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 time with a UTC offset (2026-11-30 12:03:00+00); a naive time is refused, not guessed."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise BadInput(f"cannot parse TIME={text!r}: write it like 2026-11-30 12:03:00+00") from None
+    if value.tzinfo is None:
+        raise BadInput(f"TIME={text!r} has no UTC offset: write it like 2026-11-30 12:03:00+00")
+    return value.astimezone(UTC)
+
+
+def show(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S+00") if value else "-"
+
+
+def size(count: int) -> str:
+    value, unit = float(count), "B"
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024:
+            break
+        value /= 1024
+    return f"{count} B" if unit == "B" else f"{value:.1f} {unit}"
+
+
+def fail(prefix: str, error: BadInput) -> int:
+    print(f"{prefix}: {error}", file=sys.stderr)
+    return 2
