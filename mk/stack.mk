@@ -31,7 +31,7 @@ up: bootstrap compose-files ## Start the stack (build, migrate, app); print the 
 down: ## Stop the stack and remove its containers; data volumes are kept
 	@$(COMPOSE) --progress quiet --profile '*' down
 
-destroy: ## Remove the stack and its data volumes (asks first unless FORCE=1)
+destroy: ## Remove the stack and its data volumes (asks first unless FORCE=1); backups kept unless a 2nd yes or DELETE_BACKUPS=1
 	@FORCE=$(FORCE) scripts/destroy.sh
 
 logs: ## Follow the stack's logs (SERVICE=app for one service)
@@ -51,4 +51,4 @@ manage: compose-files ## Run manage.py in the running app container: make manage
 	@$(COMPOSE) exec $$([ -t 0 ] || echo -T) app python app/manage.py $(ARGS)
 
 test-e2e: venv bootstrap ## Run the end-to-end tests against a separate Compose stack
-	$(PY) -m pytest tests/e2e/test_stack.py tests/e2e/test_browser.py tests/e2e/test_replica_profile.py tests/e2e/test_add_database.py -m e2e -q
+	$(PY) -m pytest tests/e2e/test_stack.py tests/e2e/test_browser.py tests/e2e/test_backup.py tests/e2e/test_replica_profile.py tests/e2e/test_add_database.py -m e2e -q

@@ -104,7 +104,17 @@ def restore(plan: Plan, server: Server) -> str:
     # The data directory is emptied first: a fresh cluster of a lost volume must not be mixed in.
     script = 'set -e; find "$PGDATA" -mindepth 1 -delete; exec pgbackrest "$@"'
     out = compose(
-        "run", "--rm", "--no-deps", "--user", "postgres", "--entrypoint", "bash", server.service, "-c", script, "-",
+        "run",
+        "--rm",
+        "--no-deps",
+        "--user",
+        "postgres",
+        "--entrypoint",
+        "bash",
+        server.service,
+        "-c",
+        script,
+        "-",
         *options,
     ).stdout
     found = re.search(r"restore backup set ([^\s,]+)", out)

@@ -9,14 +9,17 @@ every=${BACKUP_EVERY:-86400}
 full_every=${BACKUP_FULL_EVERY:-7}
 retry=60
 
+# bash as PID 1 ignores SIGTERM unless trapped; sleeps run in the background so the trap fires at once.
+trap 'exit 0' TERM INT
+pause() { sleep "$1" & wait $!; }
 log() { echo "backup-loop[$PGBACKREST_STANZA]: $*"; }
 
-until pg_isready -q -h /var/run/postgresql; do sleep 1; done
+until pg_isready -q -h /var/run/postgresql; do pause 1; done
 # A stanza that does not match the server (a volume lost and initialised afresh) is never
 # "upgraded" here: that server waits for `make restore`, and the loop retries.
 until pgbackrest stanza-create >/dev/null && pgbackrest check; do
   log "stanza-create or check failed (a lost volume? run make restore); retrying in ${retry}s"
-  sleep "$retry"
+  pause "$retry"
 done
 log "archiving checked"
 if ! pgbackrest info --output=json | grep -q '"label"'; then
@@ -24,7 +27,7 @@ if ! pgbackrest info --output=json | grep -q '"label"'; then
   pgbackrest --log-level-console=info backup --type=full | grep -E 'new backup label|backup command end'
 fi
 run=0
-while sleep "$every"; do
+while pause "$every"; do
   run=$((run + 1))
   type=diff
   ((run % full_every)) || type=full

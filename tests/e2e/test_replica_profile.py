@@ -52,6 +52,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, str
         yield stack, up.stdout
     finally:
         stack.env["FORCE"] = "1"
+        stack.env["DELETE_BACKUPS"] = "1"  # the backup repository too (kept by a plain destroy)
         stack.make("destroy", check=False, timeout=300)
 
 

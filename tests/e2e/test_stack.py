@@ -161,6 +161,7 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield stack
     finally:
         stack.env["FORCE"] = "1"
+        stack.env["DELETE_BACKUPS"] = "1"  # the backup repository too (kept by a plain destroy)
         stack.make("destroy", check=False, timeout=300)
 
 
