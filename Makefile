@@ -35,7 +35,7 @@ lint: venv ## Run ruff and mypy
 	$(VENV)/bin/ruff check app tests bench scripts
 	$(VENV)/bin/ruff format --check app tests bench scripts
 	$(VENV)/bin/mypy
-	$(VENV)/bin/mypy scripts/compose_databases.py scripts/readyz.py
+	$(VENV)/bin/mypy scripts/compose_databases.py scripts/readyz.py scripts/backup.py scripts/backups.py scripts/restore.py
 
 bench: venv ## Run the benchmarks (each prints ours beside a baseline and the ratio)
 	@for bench in bench/*.py; do echo "== $$bench"; $(PY) $$bench || exit 1; done

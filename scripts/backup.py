@@ -6,7 +6,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from backup_stack import BadInput, Server, fail, in_server, load, servers, size
+from backup_stack import BadInputError, Server, fail, in_server, load, servers, size
 
 TYPES = ("full", "diff", "incr")
 
@@ -15,9 +15,9 @@ def main(argv: list[str]) -> int:
     kind = argv[1] if len(argv) > 1 and argv[1] else "incr"
     try:
         if kind not in TYPES:
-            raise BadInput(f"TYPE={kind} is not a backup type: use TYPE=full, diff or incr")
+            raise BadInputError(f"TYPE={kind} is not a backup type: use TYPE=full, diff or incr")
         targets = servers()
-    except BadInput as error:
+    except BadInputError as error:
         return fail("backup", error)
     with ThreadPoolExecutor(max_workers=len(targets)) as pool:
         lines = list(pool.map(lambda server: backup(server, kind), targets))

@@ -8,13 +8,14 @@ import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 ALIASES = ROOT / "build" / "compose.aliases"
 RESTORABLE = "/usr/local/lib/multidb-backup/restorable.sh"
 
 
-class BadInput(Exception):
+class BadInputError(Exception):
     """A request to refuse before anything changes: one line, exit 2."""
 
 
@@ -54,7 +55,7 @@ class Server:
 def servers() -> list[Server]:
     """Every server of config/compose.yaml (build/compose.aliases lines without a profile); replicas excluded."""
     if not ALIASES.exists():
-        raise BadInput(f"{ALIASES.relative_to(ROOT)} is missing: run make up first")
+        raise BadInputError(f"{ALIASES.relative_to(ROOT)} is missing: run make up first")
     rows = [line.split("\t") for line in ALIASES.read_text().splitlines()]
     return [Server(alias, service, stanza) for alias, service, stanza, profile in rows if not profile]
 
@@ -62,7 +63,7 @@ def servers() -> list[Server]:
 def compose(*args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
     """scripts/compose.sh ARGS (the stack of COMPOSE_PROJECT_NAME and ENV_FILE), output captured."""
     command = [str(ROOT / "scripts" / "compose.sh"), "--progress", "quiet", "--ansi", "never", *args]
-    result = subprocess.run(command, input=stdin, capture_output=True, text=True, check=False)
+    result = subprocess.run(command, input=stdin, capture_output=True, text=True, check=False)  # noqa: S603 (our script)
     if check and result.returncode != 0:
         raise RuntimeError(f"docker compose {' '.join(args[:3])}... failed:\n{result.stdout}{result.stderr}")
     return result
@@ -86,9 +87,8 @@ def load(server: Server) -> Server:
     return server
 
 
-def _backup(item: dict[str, object]) -> Backup:
+def _backup(item: dict[str, Any]) -> Backup:
     timestamp, info = item["timestamp"], item["info"]
-    assert isinstance(timestamp, dict) and isinstance(info, dict)
     repository = info["repository"]
     return Backup(
         label=str(item["label"]),
@@ -105,9 +105,9 @@ def parse_time(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise BadInput(f"cannot parse TIME={text!r}: write it like 2026-11-30 12:03:00+00") from None
+        raise BadInputError(f"cannot parse TIME={text!r}: write it like 2026-11-30 12:03:00+00") from None
     if value.tzinfo is None:
-        raise BadInput(f"TIME={text!r} has no UTC offset: write it like 2026-11-30 12:03:00+00")
+        raise BadInputError(f"TIME={text!r} has no UTC offset: write it like 2026-11-30 12:03:00+00")
     return value.astimezone(UTC)
 
 
@@ -116,14 +116,14 @@ def show(value: datetime | None) -> str:
 
 
 def size(count: int) -> str:
-    value, unit = float(count), "B"
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024:
-            break
-        value /= 1024
-    return f"{count} B" if unit == "B" else f"{value:.1f} {unit}"
+    if count < 1024:
+        return f"{count} B"
+    value, units = count / 1024, ["KB", "MB", "GB"]
+    while value >= 1024 and len(units) > 1:
+        value, units = value / 1024, units[1:]
+    return f"{value:.1f} {units[0]}"
 
 
-def fail(prefix: str, error: BadInput) -> int:
+def fail(prefix: str, error: BadInputError) -> int:
     print(f"{prefix}: {error}", file=sys.stderr)
     return 2

@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from backup_stack import BadInput, fail, load, servers, show, size
+from backup_stack import BadInputError, fail, load, servers, show, size
 
 
 def main() -> int:
     try:
         targets = servers()
-    except BadInput as error:
+    except BadInputError as error:
         return fail("backups", error)
     with ThreadPoolExecutor(max_workers=len(targets)) as pool:
         loaded = list(pool.map(load, targets))

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from backup_stack import BadInput, Server, compose, fail, in_server, load, parse_time, servers, show, size
+from backup_stack import BadInputError, Server, compose, fail, in_server, load, parse_time, servers, show, size
 
 PROMOTE_TIMEOUT = 600  # seconds for a server to replay its WAL and promote
 
@@ -34,7 +34,7 @@ def main(argv: list[str]) -> int:
     text, names = (argv[1] if len(argv) > 1 else "").strip(), argv[2:]
     try:
         plan = make_plan(text, names)
-    except BadInput as error:
+    except BadInputError as error:
         return fail("restore", error)
     aliases = ", ".join(s.alias for s in plan.servers)
     print(f"restore: {aliases} to {show(plan.target)} (app, migrate and their backup loops stopped meanwhile)")
@@ -55,23 +55,22 @@ def make_plan(text: str, names: list[str]) -> Plan:
     unknown = [name for name in names if name not in {s.alias for s in everyone}]
     if unknown:
         known = ", ".join(s.alias for s in everyone)
-        raise BadInput(f"unknown alias {', '.join(unknown)} in DB= (aliases of config/compose.yaml: {known})")
+        raise BadInputError(f"unknown alias {', '.join(unknown)} in DB= (aliases of config/compose.yaml: {known})")
     chosen = [s for s in everyone if not names or s.alias in names]
     target = parse_time(text) if text else None
     now = datetime.now(UTC)
     if target and target > now:
-        raise BadInput(f"TIME={text} is in the future (now {show(now)})")
+        raise BadInputError(f"TIME={text} is in the future (now {show(now)})")
     with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
         list(pool.map(check_repository, chosen))  # archives the current WAL of a healthy server first
         list(pool.map(load, chosen))
     for server in chosen:
         if not server.backups:
-            raise BadInput(f"no backup of {server.alias} in the repository yet: run make backup TYPE=full first")
+            raise BadInputError(f"no backup of {server.alias} in the repository yet: run make backup TYPE=full first")
     if target:
         for server in chosen:
-            assert server.earliest
-            if target < server.earliest:
-                raise BadInput(
+            if server.earliest and target < server.earliest:
+                raise BadInputError(
                     f"TIME={text} is before the earliest restorable time of {server.alias}: {show(server.earliest)}"
                 )
     else:
@@ -91,7 +90,7 @@ def check_repository(server: Server) -> None:
     result = in_server(server, "pgbackrest", "check", check=False)
     if result.returncode != 0:
         lines = (result.stderr or result.stdout).strip().splitlines() or ["no output"]
-        raise BadInput(f"the repository fails pgbackrest check for {server.alias} ({server.service}): {lines[-1]}")
+        raise BadInputError(f"the repository fails pgbackrest check for {server.alias} ({server.service}): {lines[-1]}")
 
 
 def restore(plan: Plan, server: Server) -> str:

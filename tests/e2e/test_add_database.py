@@ -73,7 +73,8 @@ def copy(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cop
         yield copied
     finally:
         # The whole stack, from the copy: its compose files name db-analytics and its volume.
-        subprocess.run(["make", "-C", str(root), "destroy", "FORCE=1", "DELETE_BACKUPS=1"], env=env, capture_output=True, check=False)
+        destroy = ["make", "-C", str(root), "destroy", "FORCE=1", "DELETE_BACKUPS=1"]
+        subprocess.run(destroy, env=env, capture_output=True, check=False)
         subprocess.run(["docker", "image", "rm", "-f", env["APP_IMAGE"]], capture_output=True, check=False)
 
 

@@ -50,10 +50,10 @@ def write_user_post_order(stack: Stack) -> str:
     """A user in main, a post by them in blog and an order of theirs in shop; the user's name."""
     name = "bk-" + uuid.uuid4().hex[:10]
     user = sql(stack, MAIN, USER, name=name).splitlines()[0]
-    sql(stack, BLOG, "INSERT INTO blog_post (title, content, author_id, created_at) VALUES (:'n', '', :'u', now())",
-        n=name, u=user)  # fmt: skip
-    sql(stack, SHOP, "INSERT INTO shop_order (order_number, customer_id, total, created_at) VALUES (:'n', :'u', 1, now())",
-        n=name, u=user)  # fmt: skip
+    post = "INSERT INTO blog_post (title, content, author_id, created_at) VALUES (:'n', '', :'u', now())"
+    sql(stack, BLOG, post, n=name, u=user)
+    order = "INSERT INTO shop_order (order_number, customer_id, total, created_at) VALUES (:'n', :'u', 1, now())"
+    sql(stack, SHOP, order, n=name, u=user)
     return name
 
 
