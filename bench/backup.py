@@ -84,7 +84,8 @@ def point_in_time(name: str) -> tuple[float, float]:
     target = exec_(name, *PSQL, "-c", "SELECT now()").stdout.strip()
     time.sleep(1)
     exec_(name, *PSQL, "-c", "INSERT INTO t SELECT g, 'after' FROM generate_series(1, 1000) g")
-    exec_(name, "pgbackrest", "check")  # archives the current segment
+    exec_(name, *PSQL, "-c", "SELECT pg_switch_wal()")  # the segment holding that commit, archived before
+    exec_(name, "pgbackrest", "check")  # check switches and waits for the archive itself
     out = exec_(name, "bash", "-s", "--", target, stdin=PITR.read_text()).stdout.split()
     return int(out[-2]) / 1000, int(out[-1]) / 1000
 

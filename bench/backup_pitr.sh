@@ -5,8 +5,14 @@
 
 set -euo pipefail
 target=$1
-wait_promoted() { until [[ $(psql -XtA -p "$1" -U postgres -d postgres -c 'select pg_is_in_recovery()' 2>/dev/null) == f ]]; do sleep 0.1; done; }
-mkdir -p /tmp/wal && for f in /var/lib/pgbackrest/archive/bench/*/*/*.lz4; do n=$(basename "$f"); lz4 -dcqf "$f" "/tmp/wal/${n%%-*}"; done
+wait_promoted() {
+  local tries=3000
+  until [[ $(psql -XtA -p "$1" -U postgres -d postgres -c 'select pg_is_in_recovery()' 2>/dev/null) == f ]]; do
+    ((--tries)) || { echo "recovery on port $1 did not finish; its log:" >&2; tail -5 "/tmp/r$(($1 - 5432)).log" >&2; exit 1; }
+    sleep 0.1
+  done
+}
+mkdir -p /tmp/wal && for f in /var/lib/pgbackrest/archive/bench/*/*/*.lz4; do n=$(basename "$f"); lz4 -dqf "$f" "/tmp/wal/${n%%-*}"; done
 rm -rf /tmp/r1 /tmp/r2
 start=$(date +%s%N)
 pgbackrest --pg1-path=/tmp/r1 restore --type=time "--target=$target" --target-action=promote
