@@ -1,0 +1,79 @@
+"""scripts/restore.py's refusals and target choice, without a stack (the stack's repository is faked)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+import backup_stack
+import restore
+from backup_stack import Backup, BadInputError, Server
+
+NOW = datetime.now(UTC)
+
+
+def _server(alias: str, backups: int = 1, last_commit: timedelta | None = timedelta(minutes=-1)) -> Server:
+    made = [
+        Backup(f"F{i}", "full", NOW - timedelta(hours=2), NOW - timedelta(hours=1 - i / 10), 10, 10)
+        for i in range(backups)
+    ]
+    return Server(alias, f"db-{alias}", alias, made, 1, NOW + last_commit if last_commit is not None else None)
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> dict[str, Server]:
+    """Three servers whose repository `load` fills from this dict; `pgbackrest check` passes."""
+    fake = {"default": _server("default"), "blog_db": _server("blog_db", last_commit=timedelta(minutes=-5)),
+            "shop_db": _server("shop_db")}  # fmt: skip
+    monkeypatch.setattr(restore, "servers", lambda: [Server(a, f"db-{a}", a) for a in fake])
+    monkeypatch.setattr(restore, "check_repository", lambda server: None)
+
+    def load(server: Server) -> Server:
+        loaded = fake[server.alias]
+        server.backups, server.system_id, server.last_commit = loaded.backups, 1, loaded.last_commit
+        return server
+
+    monkeypatch.setattr(restore, "load", load)
+    return fake
+
+
+def test_without_time_every_alias_goes_to_the_latest_time_all_reach(stack: dict[str, Server]) -> None:
+    plan = restore.make_plan("", [])
+    assert plan.target == stack["blog_db"].last_commit
+    assert plan.everything
+    ends = {server.alias: plan.to_end(server) for server in plan.servers}
+    assert ends == {"default": False, "blog_db": True, "shop_db": False}  # no time target past a last commit
+
+
+@pytest.mark.parametrize(
+    ("time", "names", "message"),
+    [
+        ("yesterday", [], "cannot parse TIME='yesterday'"),
+        ("2026-11-30 12:03:00", [], "has no UTC offset"),
+        ((NOW + timedelta(hours=1)).isoformat(), [], "is in the future"),
+        ((NOW - timedelta(days=1)).isoformat(), [], "before the earliest restorable time of default"),
+        ("", ["nosuch"], "unknown alias nosuch in DB="),
+    ],
+)
+def test_bad_requests_are_refused(stack: dict[str, Server], time: str, names: list[str], message: str) -> None:
+    with pytest.raises(BadInputError, match=message):
+        restore.make_plan(time, names)
+
+
+def test_an_alias_without_backup_is_refused(stack: dict[str, Server]) -> None:
+    stack["shop_db"].backups = []
+    with pytest.raises(BadInputError, match="no backup of shop_db in the repository yet"):
+        restore.make_plan("", ["shop_db"])
+
+
+def test_one_alias_is_not_everything(stack: dict[str, Server]) -> None:
+    assert not restore.make_plan("", ["blog_db"]).everything
+
+
+def test_sizes_are_human() -> None:
+    assert [backup_stack.size(n) for n in (10, 5000, 6 * 1024**2)] == ["10 B", "4.9 KB", "6.0 MB"]
