@@ -122,7 +122,9 @@ def test_make_psql_reaches_the_new_alias_as_superuser(copy: Copy) -> None:
         text=True,
         check=True,
     ).stdout.split()
-    assert sorted(names) == sorted(["db-main", "db-blog", "db-shop", SERVICE, "app"])
+    # Each server with its backup service (docs/backups.md): the new alias is backed up with no extra edit.
+    servers = ["db-main", "db-blog", "db-shop", SERVICE]
+    assert sorted(names) == sorted(["app", *servers, *[f"{server}-backup" for server in servers]])
 
 
 def follow_recipe(root: Path) -> None:
