@@ -6,7 +6,8 @@ An inventory names its config (group_vars/all: multidb_config_file) and adds onl
 (hosts.yml: a host under `databases` with multidb_alias) and the secrets (the vault). It fails, one line per
 problem naming the file, the key and the fix, exit 2, when an alias has no host or two, a host names an alias
 the config lacks, the vault's passwords are not exactly the config's aliases, the config says something the
-roles cannot deploy (a replica, a name Ansible cannot know), or the inventory restates what the config says.
+roles cannot deploy (a replica, a name Ansible cannot know), the inventory restates what the config says, or it
+has not exactly one backup repository host (group backup).
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def lint(inventory: Path) -> Iterator[str]:
     aliases = list(config.get("databases") or {})
     misplaced = list(_placement(inventory / "hosts.yml", placement, aliases, _shown(config_path)))
     yield from misplaced
+    yield from _repository(inventory / "hosts.yml")
     yield from _vault(inventory, aliases)
     if not misplaced:  # the rest (names, ports, replicas) is the deploy's own derivation, run here as it will run
         try:
@@ -109,6 +111,16 @@ def _placement(hosts_file: Path, placement: list[tuple[str, str]], aliases: list
                 f"{shown}: databases: needs exactly one host with multidb_alias: {alias} "
                 f"({source} databases.{alias}; found: {found}); add one under databases, or remove the alias"
             )
+
+
+def _repository(hosts_file: Path) -> Iterator[str]:
+    """Exactly one host under the group backup: the pgBackRest repository host every database backs up into."""
+    found = [host for name, group in _groups(_load(hosts_file)) if name == "backup" for host, _ in _hosts(group)]
+    if len(found) != 1:
+        yield (
+            f"{_shown(hosts_file)}: backup: needs exactly one repository host (found: {', '.join(found) or 'none'}); "
+            "add one under a group backup (role pgbackrest)"
+        )
 
 
 def _restated(group_vars: Mapping[str, tuple[Path, Any]]) -> Iterator[str]:

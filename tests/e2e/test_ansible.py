@@ -1,7 +1,8 @@
-"""deploy.yml against the test inventory's throwaway systemd hosts (one per database, app-1), as an operator runs it.
+"""deploy.yml and restore.yml against the test inventory's throwaway systemd hosts (one per database, app-1, backup-1).
 
 The tests share one set of hosts and run in file order: the first deploy (fixture), what it built,
-then the second run, check mode, and last a deploy whose migration fails.
+a backup and a point-in-time restore, then the second run, check mode, and last a deploy whose
+migration fails.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import pytest
 from tests.e2e.ansible_hosts.throwaway import (
     HOSTS,
     REPO,
+    RESTORE_PLAYBOOK,
     DockerUnavailableError,
     Hosts,
     PlaybookRun,
@@ -163,6 +166,57 @@ def test_app_host_reaches_only_its_roles_own_database(hosts: Hosts, first_deploy
     assert refused.returncode != 0 and "no pg_hba.conf entry" in refused.stderr
 
 
+def test_backups_run_on_the_repository_host_and_pass_pgbackrest_check(hosts: Hosts, first_deploy: PlaybookRun) -> None:
+    """Every alias of the topology is a stanza with a backup; the timers are there; archiving works end to end."""
+    info = json.loads(_pgbackrest(hosts, "--output=json", "info").stdout)
+    assert {stanza["name"]: stanza["status"]["message"] for stanza in info} == dict.fromkeys(TOPOLOGY, "ok")
+    assert all(stanza["backup"] for stanza in info), info
+    for alias in TOPOLOGY:
+        _pgbackrest(hosts, f"--stanza={alias}", "check")
+    timers = hosts.exec("backup-1", "systemctl", "list-timers", "--all", "--no-legend", "pgbackrest-*").stdout
+    assert {f"pgbackrest-{kind}.timer" for kind in ("full", "diff", "incr")} <= set(timers.split()), timers
+    settings = hosts.psql("db-shop", "SELECT name || '=' || setting FROM pg_settings WHERE name LIKE 'archive_%'")
+    assert "archive_command=pgbackrest --stanza=shop_db archive-push %p" in settings
+    assert "archive_timeout=60" in settings
+
+
+def test_restore_brings_back_a_dropped_table_to_the_time_before(hosts: Hosts, first_deploy: PlaybookRun) -> None:
+    """Rows, a backup by the timer's service, time T, DROP TABLE on db-shop; restore.yml to T: the rows are back."""
+    database, _ = DATABASES["db-shop"]
+    products = "SELECT name FROM shop_product WHERE name LIKE 'restore-%' ORDER BY name"
+    hosts.psql(
+        "db-shop",
+        "INSERT INTO shop_product (name, price, stock) SELECT 'restore-' || i, 1, i FROM generate_series(1, 3) i",
+        database,
+    )
+    hosts.exec("backup-1", "systemctl", "start", "pgbackrest-backup@incr.service", timeout=300)
+    target = hosts.psql("db-shop", "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'")[0]
+    hosts.psql("db-shop", "INSERT INTO shop_product (name, price, stock) VALUES ('restore-after', 1, 1)", database)
+    hosts.psql("db-shop", "DROP TABLE shop_product CASCADE", database)
+
+    run = run_playbook(hosts, "--extra-vars", json.dumps({"restore_time": target}), playbook=RESTORE_PLAYBOOK)
+
+    assert run.returncode == 0, run.output[-8000:]
+    assert hosts.psql("db-shop", products, database) == ["restore-1", "restore-2", "restore-3"]
+    incr = json.loads(_pgbackrest(hosts, "--output=json", "--stanza=shop_db", "info").stdout)[0]["backup"][-1]
+    assert f"shop_db: backup {incr['label']}" in run.output, "the incremental backup before T is the one restored"
+    for alias in TOPOLOGY:  # one consistent target for every alias
+        assert f"{alias}: backup " in run.output and f"target {target[:19]}" in run.output
+    assert "WAL replayed" in run.output and "migrate_all --check (exit 0)" in run.output
+    status, body = hosts.http_get("app-1", "/readyz")
+    assert status == 200, body
+
+
+def test_a_restore_to_a_future_time_is_refused_before_anything_changes(hosts: Hosts, first_deploy: PlaybookRun) -> None:
+    running = _service_state(hosts)
+    run = run_playbook(
+        hosts, "--extra-vars", json.dumps({"restore_time": "2999-01-01 00:00:00+00"}), playbook=RESTORE_PLAYBOOK
+    )
+    assert run.returncode == 2, run.output[-4000:]
+    assert "restore refused, nothing changed: restore_time: 2999-01-01 00:00:00+00 is in the future" in run.output
+    assert "Stop the app" not in run.output and _service_state(hosts) == running
+
+
 def test_second_run_changes_nothing_on_any_host(hosts: Hosts, first_deploy: PlaybookRun) -> None:
     run = run_playbook(hosts)
     assert run.returncode == 0, run.output[-8000:]
@@ -193,6 +247,11 @@ def test_failed_migration_leaves_the_previous_release_serving(
     assert _service_state(hosts) == running, "the running release was switched or restarted"
     status, body = hosts.http_get("app-1", "/readyz")
     assert status == 200, body
+
+
+def _pgbackrest(hosts: Hosts, *args: str) -> subprocess.CompletedProcess[str]:
+    """pgbackrest on the repository host, as the repository user."""
+    return hosts.exec("backup-1", "runuser", "-u", "pgbackrest", "--", "pgbackrest", *args, timeout=300)
 
 
 def _service_state(hosts: Hosts) -> tuple[str, str]:

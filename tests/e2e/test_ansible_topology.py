@@ -30,6 +30,21 @@ ANALYTICS_ENTRY = """  analytics:                    # the recipe's new alias an
     operations: [read, write, migrate]
 
 """
+RENDER_STANZAS = """---
+- name: Render the repository host's pgbackrest.conf as deploy.yml would, on the controller
+  hosts: backup
+  gather_facts: false
+  vars_files: [roles/pgbackrest/defaults/main.yml]
+  tasks:
+    - name: Write the repository host's pgbackrest.conf
+      ansible.builtin.template:
+        src: roles/pgbackrest/templates/repository.conf.j2
+        dest: "{{ render_dest }}"
+        mode: "0644"
+      vars:
+        __pgbackrest_pg_path: /var/lib/postgresql/15/main
+      delegate_to: localhost
+"""
 RENDER_PLAYBOOK = """---
 - name: Render the app's config as deploy.yml would, on the controller
   hosts: app
@@ -123,6 +138,10 @@ def _replica(repo: Path) -> None:
     path.write_text(path.read_text() + "  blog_replica: {owner: a, user: b}\n")
 
 
+def _no_repository_host(repo: Path) -> None:
+    edit(repo / "ansible/inventories/test/hosts.yml", "            backup-1:\n", "")
+
+
 def _not_yaml(repo: Path) -> None:
     hosts = repo / "ansible/inventories/test/hosts.yml"
     edit(hosts, "              multidb_alias: shop_db", "  multidb_alias: shop_db")
@@ -145,6 +164,7 @@ def _name_unknown_to_ansible(repo: Path) -> None:
         (_restated_environment, "group_vars/app.yml: app_environment: comes from the config file"),
         (_replica, "config/staging.yaml: databases.blog_replica.operations: [read] is a replica"),
         (_not_yaml, "ansible/inventories/test/hosts.yml: line 19: not valid YAML"),
+        (_no_repository_host, "ansible/inventories/test/hosts.yml: backup: needs exactly one repository host"),
         (_name_unknown_to_ansible, "config/staging.yaml: databases.shop_db.name: ${SHOP_DB_NAME} has no default"),
     ],
     ids=lambda value: getattr(value, "__name__", "")[1:] or None,
@@ -193,3 +213,22 @@ def test_deploy_derives_the_recipes_database_for_the_app_hosts(repo: Path) -> No
     assert list(databases) == ["default", "blog_db", "shop_db", "analytics"]
     assert databases["analytics"]["host"] == "db-analytics"
     assert databases["analytics"]["owner"] == "analytics_owner"
+
+
+def test_the_recipes_database_gets_a_backup_stanza_with_no_other_edit(repo: Path) -> None:
+    """role pgbackrest's stanzas come from the topology: the new alias is backed up from its own host."""
+    add_a_database(repo)
+    (repo / "ansible" / "render.yml").write_text(RENDER_STANZAS)
+    dest = repo / "pgbackrest.conf"
+    env = {**os.environ, "ANSIBLE_CONFIG": str(repo / "ansible" / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+    done = subprocess.run(
+        [str(VENV_BIN / "ansible-playbook"), str(repo / "ansible" / "render.yml"), "-i",
+         str(repo / "ansible" / "inventories" / "test"), "-e", json.dumps({"render_dest": str(dest)})],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    text = dest.read_text()
+    assert [line for line in text.splitlines() if line.startswith("[")] == [
+        "[global]", "[analytics]", "[blog_db]", "[default]", "[shop_db]"
+    ]  # fmt: skip
+    assert "[analytics]\npg1-host=db-analytics\npg1-host-user=postgres\n" in text

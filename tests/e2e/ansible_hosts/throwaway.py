@@ -22,6 +22,7 @@ HOSTS_DIR = Path(__file__).resolve().parent
 ANSIBLE_DIR = REPO / "ansible"
 TEST_INVENTORY = ANSIBLE_DIR / "inventories" / "test"
 PLAYBOOK = ANSIBLE_DIR / "deploy.yml"
+RESTORE_PLAYBOOK = ANSIBLE_DIR / "restore.yml"
 VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin"
 
 HOST_IMAGE = "multidb-test/ansible-host:bookworm"
@@ -183,10 +184,10 @@ class PlaybookRun:
         }
 
 
-def run_playbook(hosts: Hosts, *extra: str, timeout: float = 900) -> PlaybookRun:
-    """ansible-playbook deploy.yml -i inventories/test, as `make deploy` runs it."""
+def run_playbook(hosts: Hosts, *extra: str, timeout: float = 900, playbook: Path = PLAYBOOK) -> PlaybookRun:
+    """ansible-playbook deploy.yml (or `playbook`) -i inventories/test, as `make deploy` runs it."""
     env = {**os.environ, **hosts.env, "ANSIBLE_CONFIG": str(ANSIBLE_DIR / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
-    command: Sequence[str] = [str(VENV_BIN / "ansible-playbook"), str(PLAYBOOK), "-i", str(TEST_INVENTORY), *extra]
+    command: Sequence[str] = [str(VENV_BIN / "ansible-playbook"), str(playbook), "-i", str(TEST_INVENTORY), *extra]
     started = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, check=False, cwd=REPO)
     return PlaybookRun(done.returncode, done.stdout + done.stderr, time.monotonic() - started)
