@@ -14,7 +14,7 @@ deploy: venv ## Deploy with Ansible: ansible-playbook ansible/deploy.yml -i ansi
 # TIME and DB as for `make restore`: restore-ansible ENV=staging TIME="2026-11-30 12:03:00+00" DB="blog_db".
 restore-ansible: venv ## Point-in-time restore with Ansible: ansible/restore.yml -i ansible/inventories/$(ENV) (TIME=, DB=)
 	$(ANSIBLE) ansible-playbook ansible/restore.yml -i ansible/inventories/$(ENV) \
-	  -e restore_time="$(TIME)" -e restore_db="$(DB)" $(ARGS)
+	  --extra-vars '{"restore_time": "$(TIME)", "restore_db": "$(DB)"}' $(ARGS)
 
 lint-ansible: venv ## Lint the playbook and roles (ansible-lint), check every inventory against its config/<env>.yaml, syntax-check
 	cd ansible && $(ANSIBLE) ansible-lint

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 SHOWN = "%Y-%m-%d %H:%M:%S+00"
+TARGET = "%Y-%m-%d %H:%M:%S.%f+00"  # to the microsecond: a commit a fraction of a second before TIME is kept
 
 
 def restore_plan(
@@ -51,7 +52,7 @@ def restore_plan(
         plan[alias] = {"set": usable[-1]["label"], "stop": _shown(usable[-1]["timestamp"]["stop"])}
     return {
         "error": "",
-        "target": target.strftime(SHOWN),
+        "target": target.strftime(TARGET),
         "aliases": plan,
         "all": not chosen or set(chosen) == set(known),
     }

@@ -53,19 +53,19 @@ def plan(requested: str = "", time: str = "", info: list[dict[str, Any]] = INFO)
 def test_every_alias_gets_the_same_target_and_its_newest_backup_before_it() -> None:
     result = plan(time="2026-11-30 10:30:00+00")
     assert result["error"] == "" and result["all"] is True
-    assert result["target"] == "2026-11-30 10:30:00+00"
+    assert result["target"] == "2026-11-30 10:30:00.000000+00"
     assert {alias: p["set"] for alias, p in result["aliases"].items()} == {a: f"{a}-F" for a in ALIASES}
 
 
 def test_without_a_time_the_target_is_now_and_the_newest_backup_is_used() -> None:
     result = plan()
-    assert result["target"] == "2026-11-30 12:00:00+00"
+    assert result["target"] == "2026-11-30 12:00:00.000000+00"
     assert result["aliases"]["shop_db"]["set"] == "shop_db-I"
 
 
 def test_an_offset_is_converted_to_utc_and_one_alias_is_not_all() -> None:
-    result = plan("shop_db", "2026-11-30T12:30:00+01:00")
-    assert result["target"] == "2026-11-30 11:30:00+00"
+    result = plan("shop_db", "2026-11-30T12:30:00.25+01:00")
+    assert result["target"] == "2026-11-30 11:30:00.250000+00"
     assert list(result["aliases"]) == ["shop_db"] and result["all"] is False
 
 
