@@ -11,7 +11,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import authenticate
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.db import IntegrityError, router, transaction
 from django.db.models import DecimalField, Model, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -77,6 +77,20 @@ def decimal_text(instance: Model, field_name: str) -> str:
     if not isinstance(field, DecimalField):
         raise TypeError(f"{instance._meta.label}.{field_name} is not a DecimalField")
     return f"{getattr(instance, field_name):.{field.decimal_places}f}"
+
+
+def related_username(instance: Model, field_name: str) -> str | None:
+    """The username of a user related across databases; None when that row is not there.
+
+    With no constraint between databases, a restore of one alias (or a user deleted while its
+    database was unreachable) can leave rows pointing at a missing user: one such row must not
+    turn the whole list into a 500.
+    """
+    try:
+        user = getattr(instance, field_name)
+    except ObjectDoesNotExist:
+        return None
+    return None if user is None else str(user.get_username())
 
 
 def form_errors(form: forms.BaseForm) -> Errors:

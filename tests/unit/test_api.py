@@ -268,3 +268,18 @@ def test_bad_limit_is_400_on_limit(client: Client, url: str, limit: str) -> None
 
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["limit"]
+
+
+def test_lists_render_a_user_missing_from_default_as_null(client: Client, user: User) -> None:
+    # After a restore of blog_db or shop_db alone, rows may name a user that main no longer holds.
+    Post.objects.bulk_create(
+        [Post(title="kept", content="c", author=user), Post(title="orphan", content="c", author_id=999_999)]
+    )
+    Order.objects.create(order_number="O-1", customer_id=999_999, total=Decimal("1.00"))
+
+    posts = client.get("/api/posts/")
+    orders = client.get("/api/orders/")
+
+    assert posts.status_code == 200 and orders.status_code == 200
+    assert {post["title"]: post["author"] for post in posts.json()["results"]} == {"kept": "alice", "orphan": None}
+    assert orders.json()["results"][0]["customer"] is None

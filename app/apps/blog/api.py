@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from project.jsonapi import collection_endpoint
+from project.jsonapi import collection_endpoint, related_username
 
 from .models import Post
 
@@ -22,7 +22,7 @@ def serialize_post(post: Post) -> dict[str, Any]:
         "id": post.pk,
         "title": post.title,
         "content": post.content,
-        "author": post.author.get_username(),
+        "author": related_username(post, "author"),
         "created_at": post.created_at.isoformat(),
     }
 

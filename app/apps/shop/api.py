@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from project.jsonapi import collection_endpoint, decimal_text
+from project.jsonapi import collection_endpoint, decimal_text, related_username
 
 from .models import Order, Product
 
@@ -41,7 +41,7 @@ def serialize_order(order: Order) -> dict[str, Any]:
     return {
         "id": order.pk,
         "order_number": order.order_number,
-        "customer": order.customer.get_username(),
+        "customer": related_username(order, "customer"),
         "total": decimal_text(order, "total"),
         "created_at": order.created_at.isoformat(),
     }
