@@ -1,4 +1,4 @@
-"""Readiness: every alias answers SELECT 1 within a timeout and has no unapplied migrations."""
+"""Readiness: every alias answers SELECT 1 within a timeout, has no unapplied migrations and holds their tables."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.migrations.graph import MigrationGraph
 from django.db.migrations.loader import MigrationLoader
 from django.db.utils import load_backend
 
 from .history import ROUTED_TABLE, in_memory, sqlite_file_missing
 from .replicas import replica_lag
 from .routing import RoutingTable, current_table
+from .schema import table_names, tables_created
 from .status import HealthStatus, Readiness
 from .text import one_line
 
@@ -32,6 +34,7 @@ class AliasHealth:
     latency_ms: float | None = None
     error: str | None = None
     unapplied: list[str] = field(default_factory=list)
+    missing_tables: list[str] = field(default_factory=list)  # status "schema missing"
     replica: bool = False
     lag_seconds: float | None = None  # replicas on PostgreSQL only
 
@@ -117,14 +120,22 @@ def check_alias(alias: str, table: RoutingTable, timeout: float, inspect: Inspec
                 # An in-memory SQLite database is a new, empty one on every connection: this probe's can
                 # never show the migrations the process's own connection applied. Connectivity is all it checks.
                 return AliasHealth(HealthStatus.OK, latency)
-            missing = _unapplied(history_connection, alias, history)
+            recorded, tables = _recorded(history_connection, alias, history)
         finally:
             if history_connection is not connection:
                 history_connection.close()
+        missing = sorted(_migrations_on_disk() - recorded)
         if missing:
             return AliasHealth(
                 HealthStatus.UNMIGRATED, latency, f"{len(missing)} unapplied migration(s); run migrate_all", missing
             )
+        # Schema truth: the history alone is not enough (blog_db's lives in default and survives its loss).
+        lost = _lost_tables(connection, table.apps_migrated_on(alias), tables if history == alias else None)
+        if lost:
+            error = (
+                f"{len(lost)} table(s) its history records as created do not exist ({', '.join(lost)}); run migrate_all"
+            )
+            return AliasHealth(HealthStatus.SCHEMA_MISSING, latency, error, missing_tables=lost)
         return AliasHealth(HealthStatus.OK, latency)
     except Exception as error:  # noqa: BLE001 - any failure is this alias's status
         return AliasHealth(HealthStatus.DOWN, error=one_line(error), replica=replica)
@@ -162,24 +173,40 @@ def _fresh_connection(alias: str, timeout: float) -> BaseDatabaseWrapper:
     return wrapper
 
 
-def _unapplied(connection: BaseDatabaseWrapper, alias: str, history: str) -> list[str]:
-    expected = _migrations_on_disk()
+def _recorded(connection: BaseDatabaseWrapper, alias: str, history: str) -> tuple[set[str], set[str]]:
+    """The migrations recorded for `alias`, and the tables of `connection` (read once, used for both checks)."""
     with connection.cursor() as cursor:
-        tables = connection.introspection.table_names(cursor)
+        tables = set(connection.introspection.table_names(cursor))
         if history == alias:
             if "django_migrations" not in tables:
-                return sorted(expected)
+                return set(), tables
             cursor.execute("SELECT app, name FROM django_migrations")
         else:
             if ROUTED_TABLE not in tables:
-                return sorted(expected)
+                return set(), tables
             cursor.execute(f"SELECT app, name FROM {ROUTED_TABLE} WHERE database = %s", [alias])  # noqa: S608
-        recorded = {f"{app}.{name}" for app, name in cursor.fetchall()}
-    return sorted(expected - recorded)
+        return {f"{app}.{name}" for app, name in cursor.fetchall()}, tables
+
+
+def _lost_tables(connection: BaseDatabaseWrapper, own_apps: tuple[str, ...], tables: set[str] | None) -> list[str]:
+    """Tables the (fully applied) migrations of `own_apps` create that the alias lacks; one catalog query."""
+    graph = _disk_graph()
+    nodes = frozenset(key for key in graph.nodes if key[0] in own_apps)
+    if not nodes:
+        return []
+    expected = tables_created(graph, nodes, frozenset(own_apps), int(connection.ops.max_name_length() or 10_000))
+    present = table_names(connection) if tables is None else tables
+    return sorted(expected - present)
+
+
+@cache
+def _disk_graph() -> MigrationGraph:
+    """The migration graph; files do not change while the process runs."""
+    graph: MigrationGraph = MigrationLoader(None, ignore_no_migrations=True).graph
+    return graph
 
 
 @cache
 def _migrations_on_disk() -> frozenset[str]:
-    """Every migration in the graph; files do not change while the process runs."""
-    graph = MigrationLoader(None, ignore_no_migrations=True).graph
-    return frozenset(f"{app}.{name}" for app, name in graph.nodes)
+    """Every migration in the graph."""
+    return frozenset(f"{app}.{name}" for app, name in _disk_graph().nodes)

@@ -23,6 +23,7 @@ from .history import RoutedRecorder, loader_for, recorder_for, sqlite_file_missi
 from .journal import Journal
 from .locks import HISTORY_LOCK_KEY, migration_lock
 from .routing import RoutingTable
+from .schema import forget_lost, schema_loss
 from .status import MigrateStatus
 from .text import one_line
 
@@ -46,6 +47,7 @@ class AliasResult:
     steps: list[Step] = field(default_factory=list)
     reason: str | None = None
     failed_migration: str | None = None
+    recreated: list[str] = field(default_factory=list)  # recorded as applied, but their tables were gone
     seconds: float = 0.0
     traceback: str | None = field(default=None, repr=False)  # shown only with --traceback
 
@@ -137,6 +139,10 @@ def migrate_alias(alias: str, history: str, own_apps: set[str], plan_only: bool,
                 for key in Journal(recorder.connection, alias).settle(connection, recorder):
                     progress(alias, f"recorded {key}, committed by a run that died before recording it")
             loader = loader_for(recorder)
+            loss = schema_loss(connection, loader, own_apps, None)
+            if loss is not None:
+                result.recreated = forget_lost(loss, loader, recorder, write=not plan_only)
+                progress(alias, f"{loss.describe(history)}; {'would re-apply' if plan_only else 're-applying'} them")
             if plan_only:
                 result.steps = [Step(f"{app}.{name}", app not in own_apps) for app, name in unapplied(loader)]
             else:

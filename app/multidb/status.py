@@ -19,6 +19,7 @@ class HealthStatus(StrEnum):
     OK = "ok"
     DOWN = "down"
     UNMIGRATED = "unmigrated"
+    SCHEMA_MISSING = "schema missing"  # the history says applied, but tables of those migrations are gone
     TIMEOUT = "timeout"
     DEGRADED = "degraded"  # a replica lagging beyond the limit; reads avoid it
 

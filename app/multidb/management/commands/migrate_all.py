@@ -167,6 +167,10 @@ class Command(BaseCommand):
         own = [step.migration for step in result.applied]
         noops = len(result.steps) - len(own)
         noop_note = f" (+{noops} recorded as no-op here)" if noops else ""
+        if result.recreated:  # the history said applied, the tables were gone: say why they run again
+            noop_note += (
+                f" (re-{'creating' if read_only else 'created'} {len(result.recreated)} whose tables were lost)"
+            )
         if read_only:
             if not result.steps:
                 return self.style.SUCCESS(f"up to date{history}")
