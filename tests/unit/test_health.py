@@ -158,6 +158,7 @@ def test_health_report_is_unready_for_any_failing_home_but_never_for_a_replica()
         "latency_ms": 1.0,
         "error": "1 unapplied migration(s)",
         "unapplied": ["blog.0002_x"],
+        "missing_tables": [],
         "replica": False,
         "lag_seconds": None,
     }
