@@ -119,7 +119,7 @@ def read_stack(config_dir: Path) -> tuple[Stack, list[Path]]:
         if db.is_replica:
             raise ConfigError(str(base), f"databases.{alias}", "a replica in the base config", _PROFILE_FIX)
         service = _service(topology, alias, db)
-        stack.servers[alias] = Server(alias, service, db.name, _variables(topology, alias))
+        stack.servers[alias] = Server(alias, service, db.name, topology.credential_variables(alias))
     profiles = sorted(config_dir.glob("compose-*.yaml"))
     for path in profiles:
         _add_profile(stack, load_topology(path), path.stem.removeprefix("compose-"))
@@ -145,7 +145,9 @@ def _add_profile(stack: Stack, topology: Topology, profile: str) -> None:
             raise ConfigError(source, f"databases.{alias}.apps", "its apps' home is not a server", _PROFILE_FIX)
         stack.servers[home].replicated = True
         service = _service(topology, alias, db)
-        stack.replicas.append(Replica(alias, service, profile, stack.servers[home], _variables(topology, alias)))
+        stack.replicas.append(
+            Replica(alias, service, profile, stack.servers[home], topology.credential_variables(alias))
+        )
 
 
 def _home(topology: Topology, alias: str, replica: DatabaseConfig) -> str:
@@ -170,18 +172,6 @@ def _service(topology: Topology, alias: str, db: DatabaseConfig) -> str:
             "write host: ${<PREFIX>_HOST:-db-<name>}",
         )
     return db.host
-
-
-def _variables(topology: Topology, alias: str) -> tuple[str, str]:
-    user, password = topology.variable(alias, "user"), topology.variable(alias, "password")
-    if user is None or password is None or not password.endswith("_PASSWORD"):
-        raise ConfigError(
-            str(topology.source),
-            f"databases.{alias}",
-            "user and password must be ${VAR}s without default, the password's ending in _PASSWORD",
-            "write user: ${<PREFIX>_USER} and password: ${<PREFIX>_PASSWORD}",
-        )
-    return user, password
 
 
 def render(stack: Stack) -> dict[str, Any]:

@@ -35,6 +35,19 @@ class Topology:
         value = db.password.get_secret_value() if field == "password" else str(getattr(db, field))
         return variable_of(value)
 
+    def credential_variables(self, alias: str) -> tuple[str, str]:
+        """The variables holding the alias's user and password (e.g. BLOG_DB_USER, BLOG_DB_PASSWORD): the
+        Compose file and the rehearsal both name secrets after them, so each must be a plain ${VAR}."""
+        user, password = self.variable(alias, "user"), self.variable(alias, "password")
+        if user is None or password is None or not password.endswith("_PASSWORD"):
+            raise ConfigError(
+                str(self.source),
+                f"databases.{alias}",
+                "user and password must be ${VAR}s without default, the password's ending in _PASSWORD",
+                "write user: ${<PREFIX>_USER} and password: ${<PREFIX>_PASSWORD}",
+            )
+        return user, password
+
 
 def load_topology(path: Path, installed_apps: Iterable[str] | None = None) -> Topology:
     """Load `path` as the app would, with a placeholder for every required ${VAR}; ConfigError if it is broken.

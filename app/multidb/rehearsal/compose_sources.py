@@ -51,16 +51,9 @@ def _source(topology: Topology, alias: str) -> ComposeSource:
     """As the Compose file is generated (scripts/compose_databases.py): the service is the host's default in
     `${<PREFIX>_HOST:-<service>}`, and user and password are `${<PREFIX>_USER}` and `${<PREFIX>_PASSWORD}`."""
     service = topology.config.databases[alias].host
-    user, password = topology.variable(alias, "user"), topology.variable(alias, "password")
     if not service or topology.variable(alias, "host") is not None:
         raise _host_error(topology, alias)
-    if user is None or password is None or not password.endswith("_PASSWORD"):
-        raise ConfigError(
-            str(topology.source),
-            f"databases.{alias}",
-            "user and password must be ${VAR}s without default, the password's ending in _PASSWORD",
-            "write user: ${<PREFIX>_USER} and password: ${<PREFIX>_PASSWORD}",
-        )
+    user, password = topology.credential_variables(alias)
     prefix = password.removesuffix("_PASSWORD")
     return ComposeSource(alias, service, f"{prefix}_HOST", user, password)
 
