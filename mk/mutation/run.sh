@@ -16,7 +16,8 @@ if [[ "${MUTATION_RESUME:-0}" != 1 || ! -d "$workdir/mutants" ]]; then
     rm -rf "$workdir"
     mkdir -p "$workdir/app"
     cp -r "$repo/app/multidb" "$workdir/multidb"
-    cp -r "$repo/app/manage.py" "$repo/app/project" "$repo/app/apps" "$workdir/app/"
+    # Everything else under app/ (manage.py, project, apps, status, ...) goes to app/ unmutated.
+    find "$repo/app" -mindepth 1 -maxdepth 1 ! -name multidb -exec cp -r {} "$workdir/app/" \;
     cp -r "$repo/tests" "$repo/config" "$repo/pyproject.toml" "$workdir/"
     cp "$repo/mk/mutation/sitecustomize.py" "$repo/mk/mutation/mutation_plugin.py" "$workdir/"
     find "$workdir" -name __pycache__ -prune -exec rm -rf {} +
