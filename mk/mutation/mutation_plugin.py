@@ -32,10 +32,10 @@ TARGETED = {
 # runserver fixtures start the server without the test's environment, so no mutant is ever active there
 # (and under load the server may not answer in time): such tests are left out of mutation runs.
 SERVER_FIXTURES = {"server", "replicated_server"}
-# Tests of files outside the copy (scripts/compose_databases.py puts its own ../app on the path, where the
-# copy has no multidb; README/docs links point all over the repository): they cannot pass there, and no
-# mutant is ever active in them.
-OUTSIDE_TESTS = ("test_compose_generator", "test_every_relative_link")
+# Tests of what the copy leaves out (docs/, scripts/ and rehearsal, whose subprocesses put the copy's app/,
+# which has no multidb, on their path): they cannot pass there, and no mutant is ever active in them.
+OUTSIDE_FILES = ("test_docs.py", "test_rehearsal_")
+OUTSIDE_TESTS = ("test_compose_generator",)
 _started = time.monotonic()
 _stats_passed = False
 
@@ -68,7 +68,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     served = [
         item
         for item in items
-        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())) or item.name.startswith(OUTSIDE_TESTS)
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))
+        or item.name.startswith(OUTSIDE_TESTS)
+        or item.path.name.startswith(OUTSIDE_FILES)
     ]
     if served:
         config.hook.pytest_deselected(items=served)
