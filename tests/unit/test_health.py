@@ -184,9 +184,11 @@ def test_check_alias_names_a_missing_replica_file_and_an_unmigrated_home(
     databases["blog_db"] = {"name": "b", "apps": ["blog"], "operations": ["read"]}
     table = build_routing_table(ProjectConfig.model_validate({"databases": databases}), INSTALLED_APPS)
     for alias in ("blog_db", "shop_db"):  # point both at files in tmp_path: blog's missing, shop's empty
-        monkeypatch.setitem(
-            connections.settings, alias, {**connections.settings[alias], "NAME": str(tmp_path / f"{alias}.sqlite3")}
-        )
+        name = str(tmp_path / f"{alias}.sqlite3")
+        monkeypatch.setitem(connections.settings, alias, {**connections.settings[alias], "NAME": name})
+        # The process's own connection too: once a test database exists it is in memory, and check_alias
+        # only checks connectivity for an alias whose process connection is in memory.
+        monkeypatch.setitem(connections[alias].settings_dict, "NAME", name)
     sqlite3.connect(tmp_path / "shop_db.sqlite3").close()
 
     replica = check_alias("blog_db", table, 1.0)
