@@ -317,3 +317,15 @@ def test_anchors_and_merge_keys_within_limits_are_accepted(tmp_path: Path) -> No
     )
     config = load(tmp_path, text)
     assert config.databases["blog_db"].host == "127.0.0.1"  # type: ignore[attr-defined]
+
+
+def test_a_config_of_exactly_the_size_limit_is_read(tmp_path: Path) -> None:
+    from multidb.loader import MAX_BYTES
+
+    text = pg().encode()
+    padding = b"#" * (MAX_BYTES - len(text) - 1) + b"\n"  # a comment: the file is MAX_BYTES bytes, not more
+    config = tmp_path / "ok.yaml"
+    config.write_bytes(padding + text)
+    assert config.stat().st_size == MAX_BYTES
+    loaded = load_config(config, INSTALLED, {"DB_PASSWORD": SECRET, "SECRET_KEY": SECRET * 2})
+    assert loaded.databases["blog_db"].name == "blog"  # type: ignore[attr-defined]
