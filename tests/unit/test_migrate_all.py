@@ -427,3 +427,15 @@ def test_one_line_is_the_type_and_the_first_line_of_the_message(error: BaseExcep
     from multidb.migrator import one_line
 
     assert one_line(error) == line
+
+
+def test_skipped_aliases_say_why_a_replica_and_a_non_migratable_alias_are_left_alone(tmp_path: Path) -> None:
+    config = replica_config(tmp_path)
+    result = manage(
+        "migrate_all", "--skip-makemigrations", "--database", "blog_replica", "--database", "archive", config=config
+    )
+
+    assert result.returncode == 0, result.stderr
+    lines = [" ".join(line.split()) for line in result.stdout.splitlines()]
+    assert "blog_replica skipped: replica, never migrated" in lines
+    assert "archive skipped: not migratable (no migrate or migrate_to)" in lines
