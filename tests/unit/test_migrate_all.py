@@ -247,6 +247,8 @@ def test_a_crash_at_any_point_of_a_routed_migration_converges_on_the_next_run(
     assert BLOG_TABLES | {"blog_plain"} <= tables(tmp_path / "blog.sqlite3")  # no "applied in history, schema missing"
     app, name = migration.split(".")
     assert routed_history(tmp_path / "db.sqlite3").count((app, name)) == 1
+    if point == "before_record":  # committed, not yet recorded: the rerun records it and says so, for blog_db
+        assert f"  blog_db: recorded {migration}, committed by a run that died" in rerun.stdout, rerun.stdout
     if "multidb_migration_pending" in tables(tmp_path / "db.sqlite3"):
         with sqlite3.connect(tmp_path / "db.sqlite3") as db:
             assert list(db.execute("SELECT * FROM multidb_migration_pending")) == []
