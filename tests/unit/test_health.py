@@ -202,3 +202,37 @@ def test_check_alias_names_a_missing_replica_file_and_an_unmigrated_home(
     assert home.latency_ms is not None and home.latency_ms >= 0
     assert "shop.0001_initial" in home.unapplied and "auth.0001_initial" in home.unapplied
     assert home.error == f"{len(home.unapplied)} unapplied migration(s); run migrate_all"
+
+
+def test_check_databases_hands_each_answering_alias_connection_to_inspect(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    django_db_blocker: Any,  # pytest-django DjangoDbBlocker
+) -> None:
+    """The status page's row counts run through `inspect`: once per alias that answered, on the probe's connection."""
+    from django.db import connections
+
+    from multidb import health
+    from multidb.config import ProjectConfig
+    from multidb.routing import build_routing_table
+    from project.settings import INSTALLED_APPS
+
+    databases = {"default": {"name": "a"}, "shop_db": {"name": "s", "apps": ["shop"]}}
+    databases["blog_db"] = {"name": "b", "apps": ["blog"], "operations": ["read"]}
+    table = build_routing_table(ProjectConfig.model_validate({"databases": databases}), INSTALLED_APPS)
+    for alias in ("default", "blog_db", "shop_db"):  # default's and shop's files exist, blog's does not
+        name = str(tmp_path / f"{alias}.sqlite3")
+        monkeypatch.setitem(connections.settings, alias, {**connections.settings[alias], "NAME": name})
+        monkeypatch.setitem(connections[alias].settings_dict, "NAME", name)
+    for alias in ("default", "shop_db"):
+        sqlite3.connect(tmp_path / f"{alias}.sqlite3").close()
+    monkeypatch.setattr(health, "current_table", lambda: table)
+    seen: list[tuple[str, str]] = []
+
+    with django_db_blocker.unblock():
+        report = health.check_databases(
+            5.0, inspect=lambda alias, conn: seen.append((alias, conn.settings_dict["NAME"]))
+        )
+
+    assert report.databases["blog_db"].status == "down"
+    assert sorted(seen) == [(alias, str(tmp_path / f"{alias}.sqlite3")) for alias in ("default", "shop_db")]
