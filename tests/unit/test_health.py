@@ -7,6 +7,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -236,3 +237,32 @@ def test_check_databases_hands_each_answering_alias_connection_to_inspect(
 
     assert report.databases["blog_db"].status == "down"
     assert sorted(seen) == [(alias, str(tmp_path / f"{alias}.sqlite3")) for alias in ("default", "shop_db")]
+
+
+def test_check_databases_answers_within_its_timeout_when_an_alias_hangs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from multidb import health
+    from multidb.config import ProjectConfig
+    from multidb.routing import build_routing_table
+    from project.settings import INSTALLED_APPS
+
+    table = build_routing_table(
+        ProjectConfig.model_validate({"databases": {"default": {"name": "a"}, "hung": {"name": "h"}}}), INSTALLED_APPS
+    )
+    release = threading.Event()
+
+    def probe(alias: str, *args: object) -> Any:
+        if alias == "hung":
+            release.wait(10)  # a database that does not answer within the timeout
+        return health.AliasHealth("ok", 1.0)
+
+    monkeypatch.setattr(health, "current_table", lambda: table)
+    monkeypatch.setattr(health, "check_alias", probe)
+    started = time.monotonic()
+    try:
+        report = health.check_databases(0.5)
+    finally:
+        release.set()
+
+    assert time.monotonic() - started < 5
+    assert report.databases["default"].status == "ok"
+    assert (report.databases["hung"].status, report.databases["hung"].error) == ("timeout", "no answer within 0.5s")
