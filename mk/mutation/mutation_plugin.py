@@ -34,7 +34,7 @@ TARGETED = {
 SERVER_FIXTURES = {"server", "replicated_server"}
 # Tests of what the copy leaves out (docs/, scripts/ and rehearsal, whose subprocesses put the copy's app/,
 # which has no multidb, on their path): they cannot pass there, and no mutant is ever active in them.
-OUTSIDE_FILES = ("test_docs.py", "test_rehearsal_")
+OUTSIDE_FILES = ("test_docs.py", "test_rehearsal_", "test_status.py")  # test_status: runserver via server_for
 OUTSIDE_TESTS = ("test_compose_generator",)
 _started = time.monotonic()
 _stats_passed = False
