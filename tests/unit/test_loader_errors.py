@@ -259,3 +259,82 @@ def test_a_migrate_to_chain_is_refused_naming_the_key_and_the_fix(tmp_path: Path
     assert "databases.shop_db.migrate_to" in lines[0] and "'blog_db' itself records its history" in lines[0]
     assert "point migrate_to at 'default' directly" in lines[0]
     assert SECRET not in result.stderr + result.stdout
+
+
+_LINES_ENV = {"DB_PASSWORD": SECRET, "SECRET_KEY": SECRET * 2, "PORT": "x"}
+_INSTALLED = ["django.contrib.auth", "django.contrib.contenttypes", "multidb", "apps.blog", "apps.shop"]
+_ADD_PORT = ("    host: 127.0.0.1\n  blog_db", "    host: 127.0.0.1\n    port: ${PORT}\n  blog_db")
+
+# The whole line for each of the loader's own messages (problem and fix are the contract, not only the key).
+LINES = [
+    (
+        "yaml-syntax",
+        pg().encode() + b"debug: [unclosed\n",
+        "line 21, column 1: invalid YAML: expected ',' or ']', but got '<stream end>'; fix the syntax there",
+    ),
+    (
+        "yaml-column",
+        pg("databases:", "debug: [a, b\ndatabases:").encode(),
+        "line 5, column 10: invalid YAML: expected ',' or ']', but got ':'; fix the syntax there",
+    ),
+    (
+        "not-a-mapping",
+        b"- a\n- b\n",
+        "the file does not hold a mapping of settings; start with a top-level 'databases:' key (see config/local.yaml)",
+    ),
+    ("control", pg("name: main", "name: ma\x07in").encode(), "line 7: invalid YAML: a control character; remove it"),
+    ("utf16", pg().encode("utf-16"), "the file is UTF-16 (or binary), not UTF-8 text; save it as UTF-8"),
+    (
+        "latin1",
+        pg("name: main", "name: caf\xe9").encode("latin-1"),
+        "line 7: is not UTF-8 text (latin-1 or another encoding?); save the file as UTF-8",
+    ),
+    ("too-large", b"#" * (2 << 20), "the file is larger than 1 MiB; is it the right file?"),
+    (
+        "unknown-key",
+        pg("databases:", "colour: blue\ndatabases:").encode(),
+        "colour: unknown key; remove it or fix its spelling (see the config reference in README.md)",
+    ),
+    ("missing-key", pg("    name: main\n", "").encode(), "databases.default.name: required key is missing; add it"),
+    (
+        "from-env",
+        pg(*_ADD_PORT).encode(),
+        "databases.default.port: must be a whole number (an integer), not "
+        "true/false, a fraction or text (the value from ${PORT}); write digits only",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "line"), [case[1:] for case in LINES], ids=[case[0] for case in LINES])
+def test_each_loader_message_is_the_whole_line(tmp_path: Path, data: bytes, line: str) -> None:
+    from multidb.errors import ConfigError
+    from multidb.loader import load_config
+
+    config = tmp_path / "c.yaml"
+    config.write_bytes(data)
+    with pytest.raises(ConfigError) as raised:
+        load_config(config, _INSTALLED, _LINES_ENV)
+    assert str(raised.value) == f"{config}: {line}"
+
+
+def test_missing_unreadable_and_misnamed_configs_say_how_to_fix_them(tmp_path: Path) -> None:
+    from multidb.errors import ConfigError
+    from multidb.loader import config_path, load_config
+
+    with pytest.raises(ConfigError) as missing:
+        load_config(tmp_path / "nope.yaml", _INSTALLED, _LINES_ENV)
+    assert str(missing.value) == (
+        f"{tmp_path / 'nope.yaml'}: config file not found; "
+        "create it, pick another with APP_ENV=<name> (config/<name>.yaml), or set APP_CONFIG"
+    )
+    with pytest.raises(ConfigError) as unreadable:
+        load_config(tmp_path, _INSTALLED, _LINES_ENV)  # a directory
+    assert str(unreadable.value) == (
+        f"{tmp_path}: cannot read the config file (Is a directory); check the path and its permissions"
+    )
+    with pytest.raises(ConfigError) as misnamed:
+        config_path({"APP_ENV": "../x"}, tmp_path)
+    assert str(misnamed.value) == (
+        "APP_ENV: '../x' is not an environment name; use a file name from config/ without .yaml, "
+        "or set APP_CONFIG to a path"
+    )
