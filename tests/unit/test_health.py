@@ -266,3 +266,17 @@ def test_check_databases_answers_within_its_timeout_when_an_alias_hangs(monkeypa
     assert time.monotonic() - started < 5
     assert report.databases["default"].status == "ok"
     assert (report.databases["hung"].status, report.databases["hung"].error) == ("timeout", "no answer within 0.5s")
+
+
+def test_probe_connections_are_bounded_by_the_timeout_and_never_pooled(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.db import connections
+
+    from multidb.health import _fresh_connection
+
+    pg = {**connections.settings["default"], "ENGINE": "django.db.backends.postgresql", "NAME": "x"}
+    pg["OPTIONS"] = {"pool": True, "sslmode": "require"}
+    monkeypatch.setitem(connections.settings, "default", pg)
+    probe = _fresh_connection("default", 2.5)
+    assert probe.settings_dict["OPTIONS"] == {"connect_timeout": 3, "sslmode": "require"}
+    assert pg["OPTIONS"] == {"pool": True, "sslmode": "require"}  # the request connections' settings are untouched
+    assert probe.alias == "default"
