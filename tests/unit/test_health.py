@@ -280,3 +280,18 @@ def test_probe_connections_are_bounded_by_the_timeout_and_never_pooled(monkeypat
     assert probe.settings_dict["OPTIONS"] == {"connect_timeout": 3, "sslmode": "require"}
     assert pg["OPTIONS"] == {"pool": True, "sslmode": "require"}  # the request connections' settings are untouched
     assert probe.alias == "default"
+
+
+def test_a_replica_is_degraded_only_past_its_lag_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from multidb import health
+
+    def report(lag: float | None) -> Any:
+        monkeypatch.setattr(health, "replica_lag", lambda connection: lag)
+        return health._replica_health(object(), 1.5, 10.0)  # type: ignore[arg-type]
+
+    assert report(None) == health.AliasHealth("ok", 1.5, replica=True, lag_seconds=None)
+    assert report(10.0) == health.AliasHealth("ok", 1.5, replica=True, lag_seconds=10.0)  # at the limit: still used
+    assert report(2.12345) == health.AliasHealth("ok", 1.5, replica=True, lag_seconds=2.123)
+    assert report(12.34567) == health.AliasHealth(
+        "degraded", 1.5, "lags 12.3s (limit 10s); reads avoid it", replica=True, lag_seconds=12.346
+    )
