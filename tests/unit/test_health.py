@@ -241,6 +241,7 @@ def test_check_databases_hands_each_answering_alias_connection_to_inspect(
 
 def test_check_databases_answers_within_its_timeout_when_an_alias_hangs(monkeypatch: pytest.MonkeyPatch) -> None:
     from multidb import health
+    from multidb.status import HealthStatus
     from multidb.config import ProjectConfig
     from multidb.routing import build_routing_table
     from project.settings import INSTALLED_APPS
@@ -253,7 +254,7 @@ def test_check_databases_answers_within_its_timeout_when_an_alias_hangs(monkeypa
     def probe(alias: str, *args: object) -> Any:
         if alias == "hung":
             release.wait(10)  # a database that does not answer within the timeout
-        return health.AliasHealth("ok", 1.0)
+        return health.AliasHealth(HealthStatus.OK, 1.0)
 
     monkeypatch.setattr(health, "current_table", lambda: table)
     monkeypatch.setattr(health, "check_alias", probe)
@@ -284,14 +285,17 @@ def test_probe_connections_are_bounded_by_the_timeout_and_never_pooled(monkeypat
 
 def test_a_replica_is_degraded_only_past_its_lag_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     from multidb import health
+    from multidb.status import HealthStatus
 
     def report(lag: float | None) -> Any:
         monkeypatch.setattr(health, "replica_lag", lambda connection: lag)
         return health._replica_health(object(), 1.5, 10.0)  # type: ignore[arg-type]
 
-    assert report(None) == health.AliasHealth("ok", 1.5, replica=True, lag_seconds=None)
-    assert report(10.0) == health.AliasHealth("ok", 1.5, replica=True, lag_seconds=10.0)  # at the limit: still used
-    assert report(2.12345) == health.AliasHealth("ok", 1.5, replica=True, lag_seconds=2.123)
+    assert report(None) == health.AliasHealth(HealthStatus.OK, 1.5, replica=True, lag_seconds=None)
+    assert report(10.0) == health.AliasHealth(
+        HealthStatus.OK, 1.5, replica=True, lag_seconds=10.0
+    )  # at the limit: still used
+    assert report(2.12345) == health.AliasHealth(HealthStatus.OK, 1.5, replica=True, lag_seconds=2.123)
     assert report(12.34567) == health.AliasHealth(
-        "degraded", 1.5, "lags 12.3s (limit 10s); reads avoid it", replica=True, lag_seconds=12.346
+        HealthStatus.DEGRADED, 1.5, "lags 12.3s (limit 10s); reads avoid it", replica=True, lag_seconds=12.346
     )
