@@ -241,9 +241,9 @@ def test_check_databases_hands_each_answering_alias_connection_to_inspect(
 
 def test_check_databases_answers_within_its_timeout_when_an_alias_hangs(monkeypatch: pytest.MonkeyPatch) -> None:
     from multidb import health
-    from multidb.status import HealthStatus
     from multidb.config import ProjectConfig
     from multidb.routing import build_routing_table
+    from multidb.status import HealthStatus
     from project.settings import INSTALLED_APPS
 
     table = build_routing_table(
