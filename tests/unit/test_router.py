@@ -205,3 +205,14 @@ def test_sharded_app_is_migrated_on_every_shard_and_homed_on_the_first() -> None
         # modulo: key % 2 indexes the group's aliases in their configured order (s1, s0).
         assert ours.db_for_write(Post, instance=Post(author_id=3)) == "s0"
         assert ours.db_for_read(Post, instance=Post(author_id=4)) == "s1"
+
+
+def test_an_app_homed_on_an_alias_without_migrate_is_never_migrated() -> None:
+    table = table_for(
+        {"default": {"name": "a"}, "archive": {"name": "r", "apps": ["shop"], "operations": ["read", "write"]}}
+    )
+    route = table.route("shop")
+    assert (route.home, route.migrate, route.history, route.migrate_on) == ("archive", None, None, frozenset())
+    assert "archive" not in table.migratable and table.apps_migrated_on("archive") == ()
+    with override_settings(MULTIDB_ROUTING=table):
+        assert ConfigRouter().allow_migrate("archive", "shop") is False
