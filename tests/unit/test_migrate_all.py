@@ -140,6 +140,9 @@ def test_jobs_and_json_report(tmp_path: Path, config: Path) -> None:
     assert [step["migration"] for step in blog_steps] == ["blog.0001_initial"]
     assert blog_steps[0]["seconds"] >= 0
     assert by_alias["blog_db"]["history"] == "default"
+    # default is migrated once, first: its report holds what it applied (auth, ...), not a second empty pass.
+    assert "auth.0001_initial" in [step["migration"] for step in by_alias["default"]["steps"] if not step["noop"]]
+    assert all(step["seconds"] == 0.0 for step in by_alias["blog_db"]["steps"] if step["noop"])  # recorded, not run
 
 
 def test_json_to_stdout_is_only_json(config: Path) -> None:
