@@ -299,3 +299,32 @@ def test_a_replica_is_degraded_only_past_its_lag_limit(monkeypatch: pytest.Monke
     assert report(12.34567) == health.AliasHealth(
         HealthStatus.DEGRADED, 1.5, "lags 12.3s (limit 10s); reads avoid it", replica=True, lag_seconds=12.346
     )
+
+
+def test_check_alias_on_a_replica_that_answers_or_fails(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    django_db_blocker: Any,  # pytest-django DjangoDbBlocker
+) -> None:
+    from django.db import connections
+
+    from multidb.config import ProjectConfig
+    from multidb.health import check_alias
+    from multidb.routing import build_routing_table
+    from project.settings import INSTALLED_APPS
+
+    databases = {"default": {"name": "a"}, "blog_db": {"name": "b", "apps": ["blog"], "operations": ["read"]}}
+    table = build_routing_table(ProjectConfig.model_validate({"databases": databases}), INSTALLED_APPS)
+    replica = tmp_path / "replica.sqlite3"
+    monkeypatch.setitem(connections.settings, "blog_db", {**connections.settings["blog_db"], "NAME": str(replica)})
+
+    sqlite3.connect(replica).close()
+    with django_db_blocker.unblock():
+        answers = check_alias("blog_db", table, 1.0)
+    assert (answers.status, answers.replica, answers.error, answers.lag_seconds) == ("ok", True, None, None)
+
+    replica.unlink()
+    replica.mkdir()  # there, but SQLite cannot open it
+    with django_db_blocker.unblock():
+        fails = check_alias("blog_db", table, 1.0)
+    assert (fails.status, fails.replica) == ("down", True), fails
