@@ -295,6 +295,11 @@ LINES = [
         pg("databases:", "colour: blue\ndatabases:").encode(),
         "colour: unknown key; remove it or fix its spelling (see the config reference in README.md)",
     ),
+    (
+        "pydantic-own",
+        b"databases: [a]\n",
+        "databases: input should be a valid dictionary; fix the value (see the config reference in README.md)",
+    ),
     ("missing-key", pg("    name: main\n", "").encode(), "databases.default.name: required key is missing; add it"),
     (
         "from-env",
