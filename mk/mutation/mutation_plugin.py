@@ -35,6 +35,8 @@ SERVER_FIXTURES = {"server", "replicated_server"}
 # Tests of what the copy leaves out (docs/, scripts/ and rehearsal, whose subprocesses put the copy's app/,
 # which has no multidb, on their path): they cannot pass there, and no mutant is ever active in them.
 OUTSIDE_FILES = ("test_docs.py", "test_rehearsal_", "test_status.py")  # test_status: runserver via server_for
+# Tests that import scripts/ (not copied): they would fail at collection, before any deselection.
+UNCOLLECTED_FILES = ("test_backup_scripts.py",)
 OUTSIDE_TESTS = ("test_compose_generator",)
 _started = time.monotonic()
 _stats_passed = False
@@ -61,6 +63,11 @@ def pytest_configure(config: pytest.Config) -> None:
     hypothesis.settings.load_profile("mutation")
     if not os.environ.get("MUTATION_HITS_DIR"):
         os.environ["MUTATION_HITS_DIR"] = tempfile.mkdtemp(prefix="mutation-hits-")
+
+
+def pytest_ignore_collect(collection_path: Path) -> bool | None:
+    """Skip test files that cannot even be imported in the copy (they test scripts/, not multidb)."""
+    return True if collection_path.name in UNCOLLECTED_FILES else None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
