@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import tempfile
@@ -70,12 +71,22 @@ def pytest_ignore_collect(collection_path: Path) -> bool | None:
     return True if collection_path.name in UNCOLLECTED_FILES else None
 
 
+def _starts_a_server(item: pytest.Item) -> bool:
+    """A test that calls server_for() itself (not through a fixture): runserver, so no mutant is active there."""
+    function = getattr(item, "function", None)
+    try:
+        return function is not None and "server_for(" in inspect.getsource(function)
+    except (OSError, TypeError):
+        return False
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Leave out runserver and outside tests; for a mutant, its own test files first, then the rest fastest first."""
     served = [
         item
         for item in items
         if SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))
+        or _starts_a_server(item)
         or item.name.startswith(OUTSIDE_TESTS)
         or item.path.name.startswith(OUTSIDE_FILES)
     ]
