@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import math
-import re
 import zoneinfo
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
+
+from .config_types import Flag, Number, StrictModel, WholeNumber
+from .edge_config import SecurityOptions, TimeoutOptions
 
 Operation = Literal["read", "write", "migrate"]
 Environment = Literal["local", "development", "test", "staging", "production"]
@@ -22,46 +23,9 @@ ENGINES: dict[str, str] = {
 }
 ENGINE_ALIASES = {"sqlite": "sqlite3", "postgres": "postgresql", "postgis": "postgresql"}
 DEFAULT_PORTS: dict[str, int | None] = {"sqlite3": None, "postgresql": 5432, "mysql": 3306, "oracle": 1521}
-# Whole numbers and flags are strict: YAML's true is not a port and "yes" is not a flag. Strings are
-# accepted only in the exact spellings a ${VAR} expansion produces ("5432", "true"), as YAML never types them.
-_INTEGER = re.compile(r"[+-]?[0-9]{1,30}")
-_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
-def _whole_number(value: Any) -> Any:
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        return value
-    if isinstance(value, str) and _INTEGER.fullmatch(value):
-        return int(value)
-    raise ValueError("must be a whole number (an integer), not true/false, a fraction or text; write digits only")
-
-
-def _number(value: Any) -> Any:
-    if isinstance(value, str) and _DECIMAL.fullmatch(value):
-        value = float(value)
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return value
-    raise ValueError("must be a number such as 5 or 2.5, not true/false or text; write a plain number")
-
-
-def _flag(value: Any) -> Any:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise ValueError("must be true or false (not yes/no, on/off, 1/0 or text); write true or false")
-
-
-WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
-Number = Annotated[float, BeforeValidator(_number)]
-Flag = Annotated[bool, BeforeValidator(_flag)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DatabaseConfig(_Strict):
+class DatabaseConfig(StrictModel):
     """One database alias, in django-cfg's DatabaseConfig vocabulary."""
 
     engine: str = "django.db.backends.sqlite3"
@@ -77,6 +41,7 @@ class DatabaseConfig(_Strict):
     # Connection reuse: seconds to keep a connection (0 = per request, None = forever).
     conn_max_age: WholeNumber | None = Field(default=0, ge=0)
     conn_health_checks: Flag = False
+    timeouts: TimeoutOptions = TimeoutOptions()
 
     @field_validator("engine")
     @classmethod
@@ -121,7 +86,7 @@ class DatabaseConfig(_Strict):
         return f"DatabaseConfig(engine={self.engine!r}, name={self.name!r}, host={self.host!r}, apps={self.apps!r})"
 
 
-class RoutingOptions(_Strict):
+class RoutingOptions(StrictModel):
     """Project-wide routing switches."""
 
     # django-cfg's guide relies on db_constraint=False relations between homes; allowed unless turned off.
@@ -136,7 +101,7 @@ class RoutingOptions(_Strict):
     replica_check_seconds: Number = Field(default=5.0, gt=0, le=3600)
 
 
-class ShardGroupConfig(_Strict):
+class ShardGroupConfig(StrictModel):
     """Apps whose rows are spread over several aliases by a key (django-cfg's "Sharding by User" example)."""
 
     aliases: tuple[str, ...] = Field(min_length=1)
@@ -145,13 +110,13 @@ class ShardGroupConfig(_Strict):
     strategy: Literal["modulo", "jump"] = "jump"
 
 
-class HealthOptions(_Strict):
+class HealthOptions(StrictModel):
     """Readiness probe settings."""
 
     timeout: Number = Field(default=2.0, gt=0, le=60)
 
 
-class ProjectConfig(_Strict):
+class ProjectConfig(StrictModel):
     """A whole environment: the databases and the few settings around them."""
 
     environment: Environment = "local"
@@ -163,6 +128,7 @@ class ProjectConfig(_Strict):
     routing: RoutingOptions = RoutingOptions()
     health: HealthOptions = HealthOptions()
     shards: dict[str, ShardGroupConfig] = Field(default_factory=dict)
+    security: SecurityOptions = SecurityOptions()  # see effective_security for the defaults
     status_page: Literal["public", "staff"] | None = None  # None: public in local/development, else staff
 
     @field_validator("time_zone")
@@ -177,6 +143,11 @@ class ProjectConfig(_Strict):
     def is_development(self) -> bool:
         """Local development: migration files may be generated, placeholder secrets tolerated."""
         return self.environment in ("local", "development")
+
+    @property
+    def effective_security(self) -> SecurityOptions:
+        """The security block with its defaults: strict in staging and production, off elsewhere."""
+        return self.security.resolved(strict=self.environment in ("staging", "production"))
 
 
 def engine_short_name(engine: str) -> str | None:

@@ -15,21 +15,15 @@ DRIVERS: dict[str, tuple[str, str]] = {
     "mysql": ("MySQLdb", "pip install mysqlclient"),
     "oracle": ("oracledb", "pip install oracledb"),
 }
+# Values that stand for "fill me in" (compared lowercased), and the empty string.
 PLACEHOLDER_SECRETS = {
     "",
-    "changeme",
-    "change-me",
-    "change_me",
-    "password",
-    "secret",
-    "xxx",
-    "todo",
-    "placeholder",
-    "example",
-    "<from-yaml-config>",
-    "<secret>",
-    "<password>",
+    *"changeme change-me change_me password secret xxx todo placeholder example".split(),
+    *"<from-yaml-config> <secret> <password>".split(),
 }
+# Examples and vault templates mark what to replace with CHANGE-ME: a value containing it was never replaced.
+PLACEHOLDER_MARK = "change-me"
+SECRET_KEY_MIN_LENGTH = 32  # as docs/configuration.md and the Ansible role's argument spec document
 ALIAS_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -173,7 +167,7 @@ def _check_password(config: ProjectConfig, key: str, db: DatabaseConfig, shown: 
     if config.is_development or db.short_engine == "sqlite3":
         return
     secret = db.password.get_secret_value().strip()
-    if secret.lower() in PLACEHOLDER_SECRETS or (secret.startswith("<") and secret.endswith(">")):
+    if is_placeholder(secret):
         raise ConfigKeyError(
             f"{key}.password",
             f"is empty or a placeholder in environment {shown('environment', config.environment)}",
@@ -185,13 +179,23 @@ def _check_secret_key(config: ProjectConfig, shown: _Shown) -> None:
     if config.is_development:
         return
     secret = config.secret_key.get_secret_value().strip() if config.secret_key else ""
-    if len(secret) < 32 or secret.lower() in PLACEHOLDER_SECRETS:
+    if len(secret) < SECRET_KEY_MIN_LENGTH or is_placeholder(secret):
         raise ConfigKeyError(
             "secret_key",
-            "is missing, a placeholder or shorter than 32 characters in environment "
+            f"is missing, a placeholder or shorter than {SECRET_KEY_MIN_LENGTH} characters in environment "
             + shown("environment", config.environment),
             "set it from ${DJANGO_SECRET_KEY} with a long random value",
         )
+
+
+def is_placeholder(secret: str) -> bool:
+    """An empty or example value: a known word, <angle brackets>, or anything containing CHANGE-ME."""
+    lowered = secret.strip().lower()
+    return (
+        lowered in PLACEHOLDER_SECRETS
+        or PLACEHOLDER_MARK in lowered
+        or (lowered.startswith("<") and lowered.endswith(">"))
+    )
 
 
 def _check_shards(config: ProjectConfig, app_labels: dict[str, str], writers: dict[str, str], shown: _Shown) -> None:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .config import DatabaseConfig, ProjectConfig
 from .errors import ConfigError
@@ -34,6 +35,31 @@ class Topology:
         db = self.config.databases[alias]
         value = db.password.get_secret_value() if field == "password" else str(getattr(db, field))
         return variable_of(value)
+
+    def export(self) -> dict[str, dict[str, Any]]:
+        """Alias -> what a deployment needs of it, secrets excluded; a required ${VAR} shows as "${VAR}".
+
+        `timeouts` (milliseconds, defaults filled in) is what the Compose init and the Ansible role set on
+        the runtime role (statement, idle_in_transaction); migrate_all reads the migration_lock ones itself.
+        """
+        return {alias: self._entry(alias, db) for alias, db in self.config.databases.items()}
+
+    def _entry(self, alias: str, db: DatabaseConfig) -> dict[str, Any]:
+        def shown(field: str) -> Any:
+            variable = self.variable(alias, field)
+            return f"${{{variable}}}" if variable else getattr(db, field)
+
+        return {
+            "engine": db.short_engine,
+            "name": shown("name"),
+            "host": shown("host"),
+            "port": db.effective_port,
+            "apps": list(db.apps),
+            "operations": list(db.operations),
+            "migrate_to": db.migrate_to,
+            "replica": db.is_replica,
+            "timeouts": db.timeouts.model_dump(),
+        }
 
     def credential_variables(self, alias: str) -> tuple[str, str]:
         """The variables holding the alias's user and password (e.g. BLOG_DB_USER, BLOG_DB_PASSWORD): the

@@ -36,6 +36,24 @@ DEBUG = CONFIG.debug
 # Development configs may omit the key; others are refused by the loader without a real one.
 SECRET_KEY = CONFIG.secret_key.get_secret_value() if CONFIG.secret_key else "django-insecure-local-development-only"
 ALLOWED_HOSTS = list(CONFIG.allowed_hosts)
+
+# Behind the TLS proxy (config `security`; strict by default in staging and production).
+_SECURITY = CONFIG.effective_security.django_settings()
+SECURE_PROXY_SSL_HEADER = _SECURITY["SECURE_PROXY_SSL_HEADER"]
+CSRF_TRUSTED_ORIGINS = _SECURITY["CSRF_TRUSTED_ORIGINS"]
+SESSION_COOKIE_SECURE = _SECURITY["SESSION_COOKIE_SECURE"]
+CSRF_COOKIE_SECURE = _SECURITY["CSRF_COOKIE_SECURE"]
+SECURE_HSTS_SECONDS = _SECURITY["SECURE_HSTS_SECONDS"]
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _SECURITY["SECURE_HSTS_INCLUDE_SUBDOMAINS"]
+SECURE_HSTS_PRELOAD = _SECURITY["SECURE_HSTS_PRELOAD"]
+SECURE_SSL_REDIRECT = _SECURITY["SECURE_SSL_REDIRECT"]
+SECURE_REDIRECT_EXEMPT = _SECURITY["SECURE_REDIRECT_EXEMPT"]
+# Django's defaults today, written out so a future default change cannot weaken them silently.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
 TIME_ZONE = CONFIG.time_zone
 USE_TZ = True
 LANGUAGE_CODE = "en-us"
