@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.db.migrations.executor import MigrationExecutor
@@ -12,6 +13,7 @@ from django.db.migrations.state import ProjectState
 
 from .history import RoutedRecorder
 from .journal import Journal
+from .migration_session import LockRetry
 
 
 class RoutedExecutor(MigrationExecutor):
@@ -22,8 +24,16 @@ class RoutedExecutor(MigrationExecutor):
     schema that was rolled back. Aliases keeping their own history run Django's code unchanged.
     """
 
-    def __init__(self, connection: Any, loader: MigrationLoader, recorder: MigrationRecorder, progress: Any) -> None:
+    def __init__(
+        self,
+        connection: Any,
+        loader: MigrationLoader,
+        recorder: MigrationRecorder,
+        progress: Any,
+        lock_retry: LockRetry | None = None,
+    ) -> None:
         self.connection = connection
+        self.lock_retry = lock_retry
         self.loader = loader
         self.recorder = recorder
         self.progress_callback = progress
@@ -32,6 +42,12 @@ class RoutedExecutor(MigrationExecutor):
     def apply_migration(
         self, state: ProjectState, migration: Migration, fake: bool = False, fake_initial: bool = False
     ) -> ProjectState:
+        if self.lock_retry is None or fake:
+            return self._apply_once(state, migration, fake, fake_initial)
+        attempt = partial(self._apply_once, migration=migration, fake=fake, fake_initial=fake_initial)
+        return self.lock_retry.run(attempt, state, migration)
+
+    def _apply_once(self, state: ProjectState, migration: Migration, fake: bool, fake_initial: bool) -> ProjectState:
         if self.journal is None or fake or fake_initial:
             return super().apply_migration(state, migration, fake, fake_initial)
         self._report("apply_start", migration)

@@ -18,11 +18,13 @@ from django.db.migrations.exceptions import MigrationSchemaMissing
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 
+from .edge_config import TimeoutOptions
 from .executor import RoutedExecutor
 from .history import RoutedRecorder, loader_for, recorder_for, sqlite_file_missing, unapplied
 from .journal import Journal
 from .locks import HISTORY_LOCK_KEY, migration_lock
-from .routing import RoutingTable
+from .migration_session import LockRetry, restrict_history, with_lock_timeout, without_statement_timeout
+from .routing import RoutingTable, current_table
 from .schema import forget_lost, schema_loss
 from .status import MigrateStatus
 from .text import one_line
@@ -122,10 +124,13 @@ def migrate_alias(alias: str, history: str, own_apps: set[str], plan_only: bool,
             if not step.noop:
                 progress(alias, f"applied {step.migration} ({step.seconds:.3f}s)")
 
+    timeouts = current_table().timeouts.get(alias, TimeoutOptions())
     try:
         if not plan_only:
             _create_sqlite_folder(connection)
         recorder = recorder_for(alias, history)
+        for session in {connection, recorder.connection}:
+            without_statement_timeout(session)
         if not plan_only and isinstance(recorder, RoutedRecorder):
             ensure_history_tables(recorder)
         lock = (
@@ -134,6 +139,8 @@ def migrate_alias(alias: str, history: str, own_apps: set[str], plan_only: bool,
             else migration_lock(connection, lambda: progress(alias, "waiting for another migrate_all to finish"))
         )
         with lock:
+            # Only now: waiting for another migrate_all's advisory lock is expected, and must not time out.
+            with_lock_timeout(connection, timeouts.migration_lock)
             # Read the history only once the lock is held: a concurrent run may just have applied it.
             if not plan_only and isinstance(recorder, RoutedRecorder):
                 for key in Journal(recorder.connection, alias).settle(connection, recorder):
@@ -147,7 +154,12 @@ def migrate_alias(alias: str, history: str, own_apps: set[str], plan_only: bool,
                 result.steps = [Step(f"{app}.{name}", app not in own_apps) for app, name in unapplied(loader)]
             else:
                 result.steps.extend(_record_foreign(loader, recorder, own_apps))
-                _apply(connection, loader, recorder, on_progress)
+                retry = LockRetry(alias, timeouts, lambda message: progress(alias, message))
+                _apply(connection, loader, recorder, on_progress, retry)
+        if not plan_only:
+            for session in {connection, recorder.connection}:
+                for grant in restrict_history(session):
+                    progress(alias, f"revoked writes on {grant} (history is the owner's to write)")
     except Exception as error:  # noqa: BLE001 - every failure becomes this alias's result line
         result.status = MigrateStatus.FAILED
         result.failed_migration = current.get("key")
@@ -157,8 +169,10 @@ def migrate_alias(alias: str, history: str, own_apps: set[str], plan_only: bool,
     return result
 
 
-def _apply(connection: Any, loader: MigrationLoader, recorder: MigrationRecorder, on_progress: Any) -> None:
-    executor = RoutedExecutor(connection, loader, recorder, on_progress)
+def _apply(
+    connection: Any, loader: MigrationLoader, recorder: MigrationRecorder, on_progress: Any, retry: LockRetry
+) -> None:
+    executor = RoutedExecutor(connection, loader, recorder, on_progress, retry)
     targets = loader.graph.leaf_nodes()
     plan = executor.migration_plan(targets)
     emit_pre_migrate_signal(0, False, connection.alias, plan=plan)
@@ -192,6 +206,7 @@ def ensure_history_tables(recorder: RoutedRecorder) -> None:
     """Create the routed history tables in the history alias, once, even with other runs racing to."""
     connection = recorder.connection
     _create_sqlite_folder(connection)
+    without_statement_timeout(connection)
     with migration_lock(connection, key=HISTORY_LOCK_KEY):  # other processes; SQLite serialises on the file
         try:
             recorder.ensure_schema()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 
 from .config import ProjectConfig, RoutingOptions
+from .edge_config import TimeoutOptions
 from .loader import app_labels
 from .shard_keys import ShardGroup
 
@@ -42,6 +43,7 @@ class RoutingTable:
     migratable: dict[str, str]  # migratable alias -> alias holding its history
     replicas: frozenset[str]
     options: RoutingOptions
+    timeouts: dict[str, TimeoutOptions] = field(default_factory=dict)  # alias -> its timeouts (migrate_all's)
 
     @property
     def cross_database_relations(self) -> bool:
@@ -100,4 +102,5 @@ def build_routing_table(config: ProjectConfig, installed_apps: Iterable[str]) ->
         migratable={alias: migratable[alias] for alias in ordered if alias in migratable},
         replicas=frozenset(alias for alias, db in databases.items() if db.is_replica),
         options=config.routing,
+        timeouts={alias: db.timeouts for alias, db in databases.items()},
     )
