@@ -8,6 +8,7 @@ from pathlib import Path
 from multidb.loader import config_path, load_config
 from multidb.routing import build_routing_table
 from multidb.settings_builder import django_databases
+from project.logging_json import logging_config
 
 BASE_DIR = Path(__file__).resolve().parents[2]  # the repository root
 
@@ -60,6 +61,7 @@ LANGUAGE_CODE = "en-us"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 MIDDLEWARE = [
+    "project.request_log.RequestLogMiddleware",  # first: even a redirect or a middleware's error has an id
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -87,9 +89,5 @@ TEMPLATES = [
 ]
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "build" / "static"
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"multidb": {"handlers": ["console"], "level": os.environ.get("MULTIDB_LOG_LEVEL", "INFO")}},
-}
+# JSON lines on stderr; every 500 with its traceback (project/logging_json.py).
+LOGGING = logging_config(os.environ.get("MULTIDB_LOG_LEVEL", "INFO"))

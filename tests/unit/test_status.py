@@ -17,8 +17,11 @@ from tests.unit.test_sharding import SHARDED
 
 CARD = re.compile(r'<section class="card (\w+)" data-alias="(\w+)">(.*?)</section>', re.S)
 ROWS = re.compile(r'data-table="(\w+)">([-\d]+)<')
+# Served over plain HTTP by runserver here: no TLS proxy in front, so no redirect to HTTPS or secure-only cookies.
 PRODUCTION = (
-    "environment: production\nsecret_key: " + "x" * 40 + "\n" + LOCAL_CONFIG.replace("environment: local\n", "")
+    "environment: production\nsecret_key: " + "x" * 40 + "\n"
+    "security: {behind_proxy: false, secure_cookies: false, ssl_redirect: false}\n"
+    + LOCAL_CONFIG.replace("environment: local\n", "")
 )
 
 
