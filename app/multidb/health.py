@@ -61,6 +61,12 @@ class HealthReport:
         report["databases"] = {alias: asdict(result) for alias, result in self.databases.items()}
         return report
 
+    def summary(self) -> dict[str, Any]:
+        """`as_dict` with status words only: what an outside caller sees (errors name hosts and roles)."""
+        report = self.as_dict()
+        report["databases"] = {alias: {"status": result.status} for alias, result in self.databases.items()}
+        return report
+
 
 def check_databases(timeout: float | None = None, inspect: Inspect | None = None) -> HealthReport:
     """Check every alias concurrently: one hung database costs one timeout, not one per alias."""

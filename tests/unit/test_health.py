@@ -328,3 +328,80 @@ def test_check_alias_on_a_replica_that_answers_or_fails(
     with django_db_blocker.unblock():
         fails = check_alias("blog_db", table, 1.0)
     assert (fails.status, fails.replica) == ("down", True), fails
+
+
+# What a driver says when a server refuses: host, address and role name, which outsiders must not learn.
+RAW_ERROR = (
+    'OperationalError: connection to server at "db-shop.internal" (10.0.0.5), port 5432 failed: '
+    'FATAL: password authentication failed for user "shop_app"'
+)
+
+
+@pytest.fixture
+def shop_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    from multidb import health
+    from multidb.status import HealthStatus
+
+    report = health.HealthReport(
+        {
+            "default": health.AliasHealth(HealthStatus.OK, latency_ms=1.0),
+            "shop_db": health.AliasHealth(HealthStatus.DOWN, error=RAW_ERROR),
+        }
+    )
+    monkeypatch.setattr(health, "check_databases", lambda: report)
+
+
+@pytest.mark.django_db(databases=["default"])
+@pytest.mark.parametrize(
+    "meta",
+    [
+        {"REMOTE_ADDR": "203.0.113.9"},  # a client on another host
+        {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.9"},  # through nginx on the same host
+        {"REMOTE_ADDR": "203.0.113.9", "HTTP_X_FORWARDED_FOR": "127.0.0.1"},  # a client claiming to be local
+    ],
+    ids=["remote", "proxied", "forged-forwarded-for"],
+)
+def test_readyz_gives_outsiders_status_words_only(shop_down: None, meta: dict[str, str]) -> None:
+    from django.test import Client
+
+    response = Client().get("/readyz", **meta)
+
+    assert response.status_code == 503  # the status code is the same for everyone
+    assert response.json() == {
+        "status": "unavailable",
+        "failing": ["shop_db"],
+        "databases": {"default": {"status": "ok"}, "shop_db": {"status": "down"}},
+    }
+    assert "db-shop.internal" not in response.content.decode() and "shop_app" not in response.content.decode()
+
+
+@pytest.mark.django_db(databases=["default"])
+@pytest.mark.parametrize("caller", ["loopback", "staff"])
+def test_readyz_gives_local_callers_and_staff_the_error_text(shop_down: None, caller: str) -> None:
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    client = Client()
+    meta = {"REMOTE_ADDR": "127.0.0.1"}
+    if caller == "staff":
+        client.force_login(User.objects.create_user("operator", is_staff=True))
+        meta = {"REMOTE_ADDR": "203.0.113.9"}
+
+    response = client.get("/readyz", **meta)
+
+    assert response.status_code == 503
+    assert response.json()["databases"]["shop_db"]["error"] == RAW_ERROR
+
+
+@pytest.mark.django_db(databases=["default"])
+def test_readyz_gives_a_signed_in_non_staff_user_status_words_only(shop_down: None) -> None:
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    client = Client()
+    client.force_login(User.objects.create_user("customer"))
+
+    response = client.get("/readyz", REMOTE_ADDR="203.0.113.9")
+
+    assert response.status_code == 503
+    assert "error" not in response.json()["databases"]["shop_db"]
