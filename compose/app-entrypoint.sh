@@ -6,10 +6,11 @@ cd /srv/app
 case ${1:-serve} in
   serve)
     shift $(($# > 0))
-    # Settings (workers, threads, trusted proxy, JSON logs): app/project/gunicorn.conf.py, from GUNICORN_*.
-    # The proxy is another container, so listen on every interface of the stack's network.
-    export GUNICORN_BIND=${GUNICORN_BIND:-0.0.0.0:${PORT:-8000}}
-    exec gunicorn -c app/project/gunicorn.conf.py project.wsgi:application "$@"
+    # --preload: a broken config fails the master at once instead of every worker in a loop.
+    exec gunicorn --chdir app --preload \
+      --bind "0.0.0.0:${PORT:-8000}" --workers "${WEB_CONCURRENCY:-2}" \
+      --access-logfile - --forwarded-allow-ips '*' \
+      project.wsgi:application "$@"
     ;;
   migrate)
     shift
