@@ -129,7 +129,8 @@ def migrate_alias(alias: str, history: str, own_apps: set[str], plan_only: bool,
         if not plan_only:
             _create_sqlite_folder(connection)
         recorder = recorder_for(alias, history)
-        for session in {connection, recorder.connection}:
+        sessions = {connection, recorder.connection}  # one, or the alias's and its history alias's
+        for session in sessions:
             without_statement_timeout(session)
         if not plan_only and isinstance(recorder, RoutedRecorder):
             ensure_history_tables(recorder)
@@ -157,9 +158,7 @@ def migrate_alias(alias: str, history: str, own_apps: set[str], plan_only: bool,
                 retry = LockRetry(alias, timeouts, lambda message: progress(alias, message))
                 _apply(connection, loader, recorder, on_progress, retry)
         if not plan_only:
-            for session in {connection, recorder.connection}:
-                for grant in restrict_history(session):
-                    progress(alias, f"revoked writes on {grant} (history is the owner's to write)")
+            _restrict_history(alias, sessions, progress)
     except Exception as error:  # noqa: BLE001 - every failure becomes this alias's result line
         result.status = MigrateStatus.FAILED
         result.failed_migration = current.get("key")
@@ -167,6 +166,12 @@ def migrate_alias(alias: str, history: str, own_apps: set[str], plan_only: bool,
         result.traceback = traceback.format_exc()
     result.seconds = time.monotonic() - started
     return result
+
+
+def _restrict_history(alias: str, sessions: set[Any], progress: Progress) -> None:
+    for session in sessions:
+        for grant in restrict_history(session):
+            progress(alias, f"revoked writes on {grant} (history is the owner's to write)")
 
 
 def _apply(
