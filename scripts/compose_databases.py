@@ -42,9 +42,7 @@ DB_BASE: dict[str, Any] = {
 # Hardening of every service written here (docs/tls.md, "Hardening"). PostgreSQL runs as its own
 # user from the start (the image's entrypoint has a non-root path: initdb fixes the data directory's
 # mode itself), so it needs no capability; it writes only to its volumes and the tmpfs /tmp.
-# A server's root stays writable: Compose copies its environment-sourced password secrets into the
-# root filesystem at creation, which Docker refuses on a read-only root. The backup sidecars, which
-# have no secret, are read-only.
+# Its root can be read-only because its secrets are files Compose bind-mounts (scripts/ensure-secrets.sh).
 LOGGING: dict[str, Any] = {"driver": "json-file", "options": {"max-size": "10m", "max-file": "3"}}
 HARDENING: dict[str, Any] = {
     "user": "postgres",
@@ -220,7 +218,7 @@ def render(stack: Stack) -> dict[str, Any]:
             r.service: {"condition": "service_healthy", "required": False} for r in stack.replicas
         }
     secrets = {
-        server.secret(role): {"environment": f"{server.prefix}_{role.upper()}_PASSWORD"}
+        server.secret(role): {"file": f"${{SECRETS_DIR:-./build/secrets}}/{server.prefix}_{role.upper()}_PASSWORD"}
         for server in stack.servers.values()
         for role in _roles(server)
     }
@@ -252,7 +250,6 @@ def _server_service(server: Server) -> dict[str, Any]:
         **copy.deepcopy(DB_BASE),
         **copy.deepcopy(HARDENING),
         **SERVER_LIMITS,
-        "read_only": False,
         "environment": environment | pgbackrest_environment(server),
         "secrets": [server.secret(role) for role in _roles(server)],
         "volumes": [
@@ -308,7 +305,6 @@ def _replica_service(replica: Replica) -> dict[str, Any]:
         **copy.deepcopy(DB_BASE),
         **copy.deepcopy(HARDENING),
         **SERVER_LIMITS,
-        "read_only": False,
         "profiles": [replica.profile],
         "entrypoint": ["bash", "/usr/local/bin/replica-entrypoint.sh"],
         "command": ["postgres"],
