@@ -305,6 +305,8 @@ def _replica_service(replica: Replica) -> dict[str, Any]:
         **copy.deepcopy(DB_BASE),
         **copy.deepcopy(HARDENING),
         **SERVER_LIMITS,
+        # No socket volume shared with a sidecar here: the socket and lock file go to a tmpfs.
+        "tmpfs": [*HARDENING["tmpfs"], "/var/run/postgresql:mode=3777"],
         "profiles": [replica.profile],
         "entrypoint": ["bash", "/usr/local/bin/replica-entrypoint.sh"],
         "command": ["postgres"],
