@@ -10,6 +10,10 @@
 ENV_FILE ?= .env
 COMPOSE := ENV_FILE=$(ENV_FILE) scripts/compose.sh
 export ENV_FILE
+# The proxy's certificate directory (docs/tls.md): the environment's TLS_DIR, else the env file's, else build/tls;
+# exported so scripts/ensure-tls.sh, stack-up.sh and Compose all use the same one.
+TLS_DIR ?= $(or $(shell sed -n 's/^TLS_DIR=//p' $(ENV_FILE) 2>/dev/null | tail -n 1),build/tls)
+export TLS_DIR
 ifdef PROFILE
 export COMPOSE_PROFILES := $(PROFILE)
 endif
