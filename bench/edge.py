@@ -12,6 +12,7 @@ costs at most 10% of gunicorn's requests/s.
 from __future__ import annotations
 
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -95,7 +96,9 @@ def report(results: dict[str, list[tuple[float, float]]]) -> None:
         name: (statistics.median(r for r, _ in runs), statistics.median(p for _, p in runs))
         for name, runs in results.items()
     }
-    print(f"GET /api/posts/ ({POSTS} posts), wrk 2 threads 16 connections, median of {ROUNDS} x {SECONDS}s:")
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"GET /api/posts/ ({POSTS} posts), wrk 2 threads 16 connections, median of {ROUNDS} x {SECONDS}s")
+    print(f"(host load average after the runs: {load}, on {os.cpu_count()} CPUs; compare the ratio, not the figures)")
     for name, (rate, p99) in medians.items():
         runs = ", ".join(f"{r:.0f}" for r, _ in results[name])
         print(f"  {name:<22} {rate:8.1f} req/s   p99 {p99:7.1f} ms   (runs {runs})")
@@ -105,7 +108,7 @@ def report(results: dict[str, list[tuple[float, float]]]) -> None:
     print(f"proxy/direct {proxied / direct:.2f}: the proxy costs {cost:.0%} (goal <= {GOAL:.0%}: {verdict})")
     published = medians["proxy (127.0.0.1)"][0]
     print(
-        f"through https://127.0.0.1: {published:.1f} req/s = {published / BASELINE:.1f}x the issue's {BASELINE:.0f}/s"
+        f"through https://127.0.0.1: {published:.1f} req/s = {published / BASELINE:.2f}x the issue's {BASELINE:.0f}/s"
     )
 
 
