@@ -54,9 +54,9 @@ def test_the_app_outlives_gunicorns_graceful_stop_and_is_not_published() -> None
 
 def test_every_secret_is_a_file_so_roots_can_be_read_only() -> None:
     stack, _ = GENERATOR.read_stack(REPO / "config")
-    secrets = GENERATOR.render(stack)["secrets"] | yaml.safe_load((REPO / "compose" / "compose.yaml").read_text())[
-        "secrets"
-    ]
+    secrets = (
+        GENERATOR.render(stack)["secrets"] | yaml.safe_load((REPO / "compose" / "compose.yaml").read_text())["secrets"]
+    )
     assert [name for name, secret in secrets.items() if "file" not in secret] == []
 
 
