@@ -58,6 +58,8 @@ report_failure() {
     case $service:$state:$health in
       migrate:exited:) [[ $exit_code == 0 ]] && continue ;;
       *:running:healthy) continue ;;
+      # Not created because a database failed first (the databases start alone): a consequence.
+      migrate:missing: | app:missing: | proxy:missing:) ((${#broken[@]})) && continue ;;
       proxy:*) [[ ${status[app]:-} == running:*:healthy ]] || continue ;;  # waits for the app: a consequence
     esac
     if [[ $service == app && ${status[migrate]:-} == exited:[1-9]* ]]; then
