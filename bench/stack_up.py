@@ -36,7 +36,10 @@ def main() -> None:
             **os.environ,
             "COMPOSE_PROJECT_NAME": PROJECT,
             "ENV_FILE": str(Path(workdir) / ".env"),
-            "APP_PORT": str(_free_port()),
+            # The proxy's host ports and network: beside a developer's stack on the defaults (docs/tls.md).
+            "HTTPS_PORT": str(_free_port()),
+            "HTTP_PORT": str(_free_port()),
+            "EDGE_NET_PREFIX": "10.213.99",
             "APP_IMAGE": "multidb/app:bench",  # never rebuild or remove the developer's image
         }
         compose(env, "down", "--volumes", "--remove-orphans")

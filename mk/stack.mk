@@ -4,10 +4,16 @@
 # builds the app image and starts the databases, migrate and app.
 # ENV_FILE selects another env file; COMPOSE_PROJECT_NAME another stack.
 # PROFILE=replica (or COMPOSE_PROFILES=replica in the env file) adds db-blog-replica.
+# The app is served by the `proxy` (nginx) at https://127.0.0.1:8443; its certificate is generated on the
+# first `make up` into TLS_DIR (default build/tls), which `make down` and `make destroy` keep (docs/tls.md).
 
 ENV_FILE ?= .env
 COMPOSE := ENV_FILE=$(ENV_FILE) scripts/compose.sh
 export ENV_FILE
+# The proxy's certificate directory (docs/tls.md): the environment's TLS_DIR, else the env file's, else build/tls;
+# exported so scripts/ensure-tls.sh, stack-up.sh and Compose all use the same one.
+TLS_DIR ?= $(or $(shell sed -n 's/^TLS_DIR=//p' $(ENV_FILE) 2>/dev/null | tail -n 1),build/tls)
+export TLS_DIR
 ifdef PROFILE
 export COMPOSE_PROFILES := $(PROFILE)
 endif
@@ -23,8 +29,9 @@ bootstrap: ## Install/start Docker and Compose v2 if missing; choose or build ba
 compose-files: venv ## Write build/compose.databases.yaml (one PostgreSQL service per alias) from config/compose*.yaml
 	@$(PY) scripts/compose_databases.py config build
 
-up: bootstrap compose-files ## Start the stack (build, migrate, app); print the URL and /readyz (PROFILE=replica: with a blog replica)
+up: bootstrap compose-files ## Start the stack (build, migrate, app, TLS proxy); print the https URL and /readyz (PROFILE=replica: with a blog replica)
 	@scripts/ensure-env.sh $(ENV_FILE)
+	@scripts/ensure-tls.sh
 	@scripts/stack-up.sh
 
 # down, destroy, logs and ps act on every profile: a replica started with PROFILE=replica included.
@@ -51,4 +58,4 @@ manage: compose-files ## Run manage.py in the running app container: make manage
 	@$(COMPOSE) exec $$([ -t 0 ] || echo -T) app python app/manage.py $(ARGS)
 
 test-e2e: venv bootstrap ## Run the end-to-end tests against a separate Compose stack
-	$(PY) -m pytest tests/e2e/test_stack.py tests/e2e/test_browser.py tests/e2e/test_backup.py tests/e2e/test_replica_profile.py tests/e2e/test_add_database.py -m e2e -q
+	$(PY) -m pytest tests/e2e/test_stack.py tests/e2e/test_edge_compose.py tests/e2e/test_browser.py tests/e2e/test_backup.py tests/e2e/test_replica_profile.py tests/e2e/test_add_database.py -m e2e -q

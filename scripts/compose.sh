@@ -13,6 +13,9 @@ env_file=${ENV_FILE:-.env}
 # stack-up.sh can skip a build that would change nothing.
 APP_SOURCE_SHA=$("$root/scripts/app-source-sha.sh")
 export APP_SOURCE_SHA
+# The secrets of the env file as files, which Compose bind-mounts (scripts/ensure-secrets.sh).
+SECRETS_DIR=$("$root/scripts/ensure-secrets.sh" "$env_file")
+export SECRETS_DIR
 # A missing env file is not an error here (`make down` on a fresh clone); Compose
 # still refuses to create a container whose secret variable is unset.
 env_files=()

@@ -39,6 +39,24 @@ DB_BASE: dict[str, Any] = {
         "start_period": "60s",
     },
 }
+# Hardening of every service written here (docs/tls.md, "Hardening"). PostgreSQL runs as its own
+# user from the start (the image's entrypoint has a non-root path: initdb fixes the data directory's
+# mode itself), so it needs no capability; it writes only to its volumes and the tmpfs /tmp.
+# Its root can be read-only because its secrets are files Compose bind-mounts (scripts/ensure-secrets.sh).
+LOGGING: dict[str, Any] = {"driver": "json-file", "options": {"max-size": "10m", "max-file": "3"}}
+HARDENING: dict[str, Any] = {
+    "user": "postgres",
+    "logging": LOGGING,
+    "read_only": True,
+    "tmpfs": ["/tmp:size=64m,mode=1777"],  # noqa: S108 - a container-private tmpfs, not the host's /tmp
+    "cap_drop": ["ALL"],
+    "security_opt": ["no-new-privileges:true"],
+}
+# A backend process per connection: room for max_connections (100) plus the background workers.
+SERVER_LIMITS: dict[str, Any] = {"mem_limit": "1g", "pids_limit": 256}
+BACKUP_LIMITS: dict[str, Any] = {"mem_limit": "256m", "pids_limit": 64}
+# The runtime role's timeouts (ms) when the config names none (config key databases.<alias>.timeouts).
+DEFAULT_TIMEOUTS = {"statement": 30_000, "idle_in_transaction": 60_000}
 # The one secret-reading helper (compose/lib/secret.sh), for the init scripts and the replica entrypoint.
 LIB_MOUNT = "./compose/lib:/usr/local/lib/multidb:ro"
 # pgBackRest (docs/backups.md): one repository volume, shared by every server (a stanza each, named
@@ -67,6 +85,7 @@ class Server:
     dbname: str
     variables: tuple[str, str]  # the user and password variables its config entry reads
     replicated: bool = False
+    timeouts: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_TIMEOUTS))
 
     @property
     def prefix(self) -> str:
@@ -119,7 +138,8 @@ def read_stack(config_dir: Path) -> tuple[Stack, list[Path]]:
         if db.is_replica:
             raise ConfigError(str(base), f"databases.{alias}", "a replica in the base config", _PROFILE_FIX)
         service = _service(topology, alias, db)
-        stack.servers[alias] = Server(alias, service, db.name, topology.credential_variables(alias))
+        server = Server(alias, service, db.name, topology.credential_variables(alias), timeouts=_timeouts(db))
+        stack.servers[alias] = server
     profiles = sorted(config_dir.glob("compose-*.yaml"))
     for path in profiles:
         _add_profile(stack, load_topology(path), path.stem.removeprefix("compose-"))
@@ -148,6 +168,12 @@ def _add_profile(stack: Stack, topology: Topology, profile: str) -> None:
         stack.replicas.append(
             Replica(alias, service, profile, stack.servers[home], topology.credential_variables(alias))
         )
+
+
+def _timeouts(db: DatabaseConfig) -> dict[str, int]:
+    """The runtime role's timeouts of an alias: its `timeouts` block where the config has one, else the defaults."""
+    configured = getattr(db, "timeouts", None)  # databases.<alias>.timeouts, in configs that know the key
+    return {name: int(getattr(configured, name, default)) for name, default in DEFAULT_TIMEOUTS.items()}
 
 
 def _home(topology: Topology, alias: str, replica: DatabaseConfig) -> str:
@@ -192,7 +218,7 @@ def render(stack: Stack) -> dict[str, Any]:
             r.service: {"condition": "service_healthy", "required": False} for r in stack.replicas
         }
     secrets = {
-        server.secret(role): {"environment": f"{server.prefix}_{role.upper()}_PASSWORD"}
+        server.secret(role): {"file": f"${{SECRETS_DIR:-./build/secrets}}/{server.prefix}_{role.upper()}_PASSWORD"}
         for server in stack.servers.values()
         for role in _roles(server)
     }
@@ -212,6 +238,9 @@ def _server_service(server: Server) -> dict[str, Any]:
         "DB_OWNER_PASSWORD_FILE": f"/run/secrets/{server.secret('owner')}",
         "DB_RUNTIME": f"{server.dbname}_runtime",
         "DB_RUNTIME_PASSWORD_FILE": f"/run/secrets/{server.secret('runtime')}",
+        # compose/db-init/15-role-timeouts.sh: at init, and again on every `make up` (scripts/stack-up.sh).
+        "DB_RUNTIME_STATEMENT_TIMEOUT": str(server.timeouts["statement"]),
+        "DB_RUNTIME_IDLE_IN_TRANSACTION_TIMEOUT": str(server.timeouts["idle_in_transaction"]),
     }
     if server.replicated:
         # Always created (db-init/30-replication.sh), so a replica's profile can be turned on later.
@@ -219,6 +248,8 @@ def _server_service(server: Server) -> dict[str, Any]:
         environment["DB_REPLICATION_PASSWORD_FILE"] = f"/run/secrets/{server.secret('replication')}"
     return {
         **copy.deepcopy(DB_BASE),
+        **copy.deepcopy(HARDENING),
+        **SERVER_LIMITS,
         "environment": environment | pgbackrest_environment(server),
         "secrets": [server.secret(role) for role in _roles(server)],
         "volumes": [
@@ -252,7 +283,8 @@ def _backup_service(server: Server) -> dict[str, Any]:
     return {
         "image": DB_BASE["image"],
         "restart": "unless-stopped",
-        "user": "postgres",
+        **copy.deepcopy(HARDENING),
+        **BACKUP_LIMITS,
         "entrypoint": ["bash", "/usr/local/lib/multidb-backup/backup-loop.sh"],
         "environment": pgbackrest_environment(server)
         | {"BACKUP_EVERY": "${BACKUP_EVERY:-86400}", "BACKUP_FULL_EVERY": "${BACKUP_FULL_EVERY:-7}"},
@@ -271,6 +303,10 @@ def _replica_service(replica: Replica) -> dict[str, Any]:
     home = replica.home
     return {
         **copy.deepcopy(DB_BASE),
+        **copy.deepcopy(HARDENING),
+        **SERVER_LIMITS,
+        # No socket volume shared with a sidecar here: the socket and lock file go to a tmpfs.
+        "tmpfs": [*HARDENING["tmpfs"], "/var/run/postgresql:mode=3777"],
         "profiles": [replica.profile],
         "entrypoint": ["bash", "/usr/local/bin/replica-entrypoint.sh"],
         "command": ["postgres"],

@@ -19,6 +19,10 @@ if [[ -z $delete_backups && ${FORCE:-} != 1 ]]; then
   ask "Also delete its backups (volume ${project}_pgbackrest)? Without them nothing can be restored." && delete_backups=1
 fi
 scripts/compose.sh --progress quiet --profile '*' down --remove-orphans
+# The secret files of this env file (scripts/ensure-secrets.sh); the env file itself is kept.
+env_file=${ENV_FILE:-.env}
+[[ $env_file == /* ]] || env_file=$PWD/$env_file
+rm -rf "$(scripts/ensure-secrets.sh --dir "$env_file")"
 # Every volume of the project but the repository, unless asked.
 mapfile -t volumes < <(docker volume ls -q --filter "label=com.docker.compose.project=$project")
 for volume in "${volumes[@]}"; do

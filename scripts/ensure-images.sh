@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Pick the PostgreSQL and Python base images for the stack and record them in build/images.env.
+# Pick the PostgreSQL and Python base images for the stack, build the TLS proxy's nginx image, and
+# record them in build/images.env.
 #
 # Order per image: an explicit POSTGRES_IMAGE / PYTHON_IMAGE from the caller;
 # the official image if it is already local; our local equivalent if it is
@@ -9,6 +10,8 @@
 # tags), printing one line. Silent when nothing had to change. Both PostgreSQL paths carry
 # pgBackRest: the local image installs it, the official one gets a derived image
 # (images/postgres-pgbackrest/). An explicit POSTGRES_IMAGE must include it.
+# The proxy (images/nginx/, docs/tls.md) is always built here from Debian's nginx package, on the
+# local Debian base or an official debian:bookworm-slim already present; rebuilt when its context changes.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,6 +27,8 @@ readonly LOCAL_PYTHON=multidb-local/python:3.11
 # The official postgres image lacks pgBackRest: the stack runs a small image derived from it.
 readonly DERIVED_POSTGRES=multidb-local/postgres-pgbackrest:15
 readonly CONTEXT_LABEL=multidb.context-sha
+readonly LOCAL_PROXY=multidb-local/nginx:bookworm
+readonly OFFICIAL_DEBIAN=debian:bookworm-slim
 
 # choose() runs in this shell (never in $(...)), so these globals carry its verdicts back.
 to_build=()             # "TAG CONTEXT" of each local image to build
@@ -44,7 +49,28 @@ main() {
     build_local "${to_build[@]}"
   fi
   [[ $postgres != "$OFFICIAL_POSTGRES" ]] || postgres=$(derive_pgbackrest "$postgres")
-  write_env "$postgres" "$python"
+  ensure_proxy
+  write_env "$postgres" "$python" "$LOCAL_PROXY"
+}
+
+# ensure_proxy: (re)build the nginx image when its context or its base changed.
+ensure_proxy() {
+  local context=compose/images/nginx base sha
+  if image_exists "$LOCAL_BASE" || ! image_exists "$OFFICIAL_DEBIAN"; then
+    ensure_base
+    base=$LOCAL_BASE
+  else
+    base=$OFFICIAL_DEBIAN
+  fi
+  sha="$(context_sha "$context")-$(docker image inspect -f '{{.Id}}' "$base" | cut -c8-19)"
+  [[ $(label "$LOCAL_PROXY") == "$sha" ]] && return 0
+  echo "images: building the TLS proxy $LOCAL_PROXY from Debian's nginx (log: $LOG)"
+  docker build -q --build-arg "BASE_IMAGE=$base" --label "$CONTEXT_LABEL=$sha" \
+    -t "$LOCAL_PROXY" "$context" >>"$LOG" 2>&1 || {
+    echo "images: building $LOCAL_PROXY failed; last lines of $LOG:" >&2
+    tail -n 25 "$LOG" >&2
+    exit 1
+  }
 }
 
 # derive_pgbackrest OFFICIAL: print the derived image's tag, (re)building it when its context or base changed.
@@ -154,7 +180,7 @@ ensure_base() {
 
 write_env() {
   local content
-  content=$(printf 'POSTGRES_IMAGE=%s\nPYTHON_IMAGE=%s\n' "$1" "$2")
+  content=$(printf 'POSTGRES_IMAGE=%s\nPYTHON_IMAGE=%s\nPROXY_IMAGE=%s\n' "$1" "$2" "$3")
   if [[ ! -f $OUT || $(<"$OUT") != "$content" ]]; then
     printf '%s\n' "$content" >"$OUT.tmp"
     mv "$OUT.tmp" "$OUT"

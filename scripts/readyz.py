@@ -1,17 +1,24 @@
-"""Print one line with the /readyz verdict of each alias (`make up`); exit 0 only on HTTP 200. Stdlib only."""
+"""Print one line with the /readyz verdict of each alias (`make up`); exit 0 only on HTTP 200. Stdlib only.
+
+Usage: readyz.py [--cafile CA] URL   (an https URL is verified with CA, else with the system's trust store)
+"""
 
 from __future__ import annotations
 
 import json
+import ssl
 import sys
 import urllib.error
 import urllib.request
 from typing import Any
 
 
-def main(url: str) -> int:
+def main(argv: list[str]) -> int:
+    cafile = argv[1] if len(argv) == 3 and argv[0] == "--cafile" else None
+    url = argv[-1]
+    context = ssl.create_default_context(cafile=cafile)
     try:
-        with urllib.request.urlopen(url, timeout=15) as response:  # noqa: S310 - the stack's own http URL
+        with urllib.request.urlopen(url, timeout=15, context=context) as response:  # noqa: S310 - the stack's own URL
             status, body = response.status, response.read()
     except urllib.error.HTTPError as error:
         status, body = error.code, error.read()
@@ -36,4 +43,4 @@ def _replica(db: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1:]))

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# `make up`: build the app image, start the stack, wait until every service is
-# healthy, then print the URL and the /readyz verdict. On failure, exit 1 naming
-# the service that failed, with the last lines of its log.
-# Expects Docker, build/images.env, the generated build/compose.* files and the env file (see mk/stack.mk).
+# `make up`: build the app image, start the databases and (re)apply their runtime role's timeouts,
+# start the rest, wait until every service is healthy, then print the HTTPS URL and the /readyz
+# verdict, read through the proxy and verified with the stack's CA (docs/tls.md). On failure, exit 1
+# naming the service that failed, with the last lines of its log.
+# Expects Docker, build/images.env, the generated build/compose.* files, the certificate
+# (scripts/ensure-tls.sh) and the env file (see mk/stack.mk).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -13,14 +15,29 @@ main() {
   scripts/build-app-image.sh
   err=$(mktemp)
   trap 'rm -f "$err"' EXIT
-  if ! "${compose[@]}" up --detach --wait --wait-timeout "$WAIT_TIMEOUT" --no-build 2>"$err"; then
+  local servers=()
+  mapfile -t servers < <(awk -F'\t' '$4 == "" {print $2}' build/compose.aliases)
+  if ! "${compose[@]}" up --detach --wait --wait-timeout "$WAIT_TIMEOUT" --no-build "${servers[@]}" 2>"$err" ||
+    ! apply_role_timeouts "${servers[@]}" 2>"$err" ||
+    ! "${compose[@]}" up --detach --wait --wait-timeout "$WAIT_TIMEOUT" --no-build 2>"$err"; then
     report_failure "$err"
     exit 1
   fi
-  local address
-  address=$("${compose[@]}" port app 8000)
-  echo "up: all services healthy; app at http://$address/"
-  exec python3 scripts/readyz.py "http://$address/readyz"
+  local address url ca=()
+  address=$("${compose[@]}" port proxy 8443)
+  url="https://$address/"
+  echo "up: all services healthy; app at $url (http://$("${compose[@]}" port proxy 8080)/ redirects there)"
+  [[ ! -f ${TLS_DIR:-build/tls}/ca.crt ]] || ca=(--cafile "${TLS_DIR:-build/tls}/ca.crt")
+  exec python3 scripts/readyz.py "${ca[@]}" "${url}readyz"
+}
+
+# The runtime role's timeouts of each server, from its environment (compose/db-init/15-role-timeouts.sh):
+# the init scripts ran them once; this brings a value changed since into an existing database.
+apply_role_timeouts() {
+  local server
+  for server in "$@"; do
+    "${compose[@]}" exec -T "$server" bash /docker-entrypoint-initdb.d/15-role-timeouts.sh >/dev/null
+  done
 }
 
 # Name each service that is not where it should be, with its last log lines.
@@ -36,11 +53,14 @@ report_failure() {
     [[ -n $profile && -z ${status[$service]:-} ]] && continue
     services+=("$service")
   done <build/compose.aliases
-  for service in "${services[@]}" migrate app; do
+  for service in "${services[@]}" migrate app proxy; do
     IFS=: read -r state exit_code health <<<"${status[$service]:-missing::}"
     case $service:$state:$health in
       migrate:exited:) [[ $exit_code == 0 ]] && continue ;;
       *:running:healthy) continue ;;
+      # Not created because a database failed first (the databases start alone): a consequence.
+      migrate:missing: | app:missing: | proxy:missing:) ((${#broken[@]})) && continue ;;
+      proxy:*) [[ ${status[app]:-} == running:*:healthy ]] || continue ;;  # waits for the app: a consequence
     esac
     if [[ $service == app && ${status[migrate]:-} == exited:[1-9]* ]]; then
       failed+=("app not started")   # a consequence, not a cause

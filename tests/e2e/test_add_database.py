@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import urllib.request
 import uuid
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_stack import MAKE_UP_TIMEOUT, REPO, Stack
+from tests.e2e.test_stack import MAKE_UP_TIMEOUT, REPO, TLS_DIR, Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -104,7 +105,8 @@ def test_the_new_alias_has_its_own_server_holding_its_tables_and_nobody_elses(co
 
 
 def test_readyz_lists_four_aliases(copy: Copy) -> None:
-    with urllib.request.urlopen(f"http://127.0.0.1:{copy.port}/readyz", timeout=15) as response:
+    context = ssl.create_default_context(cafile=str(TLS_DIR / "ca.crt"))
+    with urllib.request.urlopen(f"https://127.0.0.1:{copy.port}/readyz", timeout=15, context=context) as response:
         body = json.loads(response.read())
 
     assert {alias: db["status"] for alias, db in body["databases"].items()} == dict.fromkeys(
@@ -124,7 +126,7 @@ def test_make_psql_reaches_the_new_alias_as_superuser(copy: Copy) -> None:
     ).stdout.split()
     # Each server with its backup service (docs/backups.md): the new alias is backed up with no extra edit.
     servers = ["db-main", "db-blog", "db-shop", SERVICE]
-    assert sorted(names) == sorted(["app", *servers, *[f"{server}-backup" for server in servers]])
+    assert sorted(names) == sorted(["app", "proxy", *servers, *[f"{server}-backup" for server in servers]])
 
 
 def follow_recipe(root: Path) -> None:

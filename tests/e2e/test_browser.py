@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,12 +46,14 @@ return Array.from(document.querySelectorAll('section.card')).map(card => [
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[webdriver.Chrome]:
+def browser(stack: Stack) -> Iterator[webdriver.Chrome]:
     subprocess.run([str(REPO / "scripts" / "ensure-debs.sh"), "chromium", "chromium-driver"], check=True, timeout=900)
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for argument in CHROMIUM_ARGS:
         options.add_argument(argument)
+    # The proxy's certificate is accepted by its key's pin, not by skipping the check altogether.
+    options.add_argument(f"--ignore-certificate-errors-spki-list={_spki_pin(stack.ca_file.with_name('server.crt'))}")
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)  # a driver path: no Selenium Manager
     driver.set_page_load_timeout(30)
     try:
@@ -60,7 +65,7 @@ def browser() -> Iterator[webdriver.Chrome]:
 @pytest.fixture(scope="module")
 def signed_in(stack: Stack, browser: webdriver.Chrome) -> webdriver.Chrome:
     """The stack's superuser signed in through the admin login form, as a person would."""
-    base = f"http://127.0.0.1:{stack.port}"
+    base = stack.base_url
     browser.get(base + "/")
     assert "/admin/login/" in browser.current_url  # production config: staff only
     browser.find_element(By.NAME, "username").send_keys(API_USER)
@@ -133,3 +138,12 @@ def test_stopped_shop_database_turns_its_card_down_and_the_others_stay_ok(
         services = {name: (row["State"], row["Health"]) for name, row in stack.services().items()}
         assert time.monotonic() < deadline, f"not ready after db-shop restarted: {ready} {services}"
         time.sleep(1)
+
+
+def _spki_pin(certificate: Path) -> str:
+    """base64(sha256(SubjectPublicKeyInfo)) of a PEM certificate, the form chromium's SPKI list takes."""
+    key = subprocess.run(
+        ["openssl", "x509", "-noout", "-pubkey", "-in", str(certificate)], capture_output=True, check=True
+    ).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=key, capture_output=True, check=True)
+    return base64.b64encode(hashlib.sha256(der.stdout).digest()).decode()

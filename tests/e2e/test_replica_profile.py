@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import http.cookiejar
 import json
-import os
 import subprocess
 import time
 import urllib.request
@@ -16,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_stack import API_PASSWORD, API_USER, DATABASES, MAKE_UP_TIMEOUT, REPO, Stack, _free_port
+from tests.e2e.test_stack import API_PASSWORD, API_USER, DATABASES, MAKE_UP_TIMEOUT, REPO, Stack, stack_env
 
 pytestmark = pytest.mark.e2e
 
@@ -28,10 +27,9 @@ REPLICA = ("--profile", "replica")  # for direct `docker compose` calls; make ge
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, str]]:
     """The stack brought up as the README says, and what `make up` printed."""
     env_file = tmp_path_factory.mktemp("e2e-replica") / ".env"
-    port = _free_port()
-    env = {**os.environ, "COMPOSE_PROJECT_NAME": PROJECT, "ENV_FILE": str(env_file), "APP_PORT": str(port)}
+    env = stack_env(PROJECT, env_file)
     env.pop("COMPOSE_PROFILES", None)
-    stack = Stack(env=env, env_file=env_file, port=port)
+    stack = Stack(env=env, env_file=env_file, port=int(env["HTTPS_PORT"]))
     stack.compose("--profile", "*", "down", "--volumes", "--remove-orphans", check=False)  # a killed run's leftovers
     try:
         up = subprocess.run(
@@ -89,7 +87,7 @@ def test_a_post_created_through_the_api_is_readable_at_once_by_the_same_client(s
     seed = f"seed-{uuid.uuid4().hex[:8]}"
     assert running.http("POST", "/api/posts/", {"title": seed, "content": "x"})[0] == 201
     _until(lambda: replica_sql(running, "SELECT count(*) FROM blog_post WHERE title = :'t'", t=seed) == "1")
-    writer, stranger = Client(running.port), Client(running.port)
+    writer, stranger = Client(running), Client(running)
     title = f"mine-{uuid.uuid4().hex[:8]}"
 
     replica_sql(running, "SELECT pg_wal_replay_pause()")  # the standby cannot have the new post; the primary can
@@ -130,9 +128,12 @@ def _until(condition: Any, timeout: float = 30) -> None:
 class Client:
     """One HTTP client with a cookie jar, like a browser; authenticated as the e2e API user."""
 
-    def __init__(self, port: int) -> None:
-        self.base = f"http://127.0.0.1:{port}"
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    def __init__(self, stack: Stack) -> None:
+        self.base = stack.base_url
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
+            urllib.request.HTTPSHandler(context=stack.ssl_context()),
+        )
 
     def post(self, path: str, payload: dict[str, str]) -> tuple[int, Any]:
         token = base64.b64encode(f"{API_USER}:{API_PASSWORD}".encode()).decode()

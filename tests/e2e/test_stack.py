@@ -1,11 +1,13 @@
-"""The Compose stack end to end: started with `make up` as a user would, checked over HTTP and with psql."""
+"""The Compose stack end to end: started with `make up` as a user would, checked over HTTPS and with psql."""
 
 from __future__ import annotations
 
 import base64
 import json
 import os
+import secrets
 import socket
+import ssl
 import subprocess
 import urllib.error
 import urllib.request
@@ -32,13 +34,31 @@ DATABASES = {
     for alias, db in load_topology(REPO / "config" / "compose.yaml").databases.items()
 }
 API_USER, API_PASSWORD = "e2e-user", "e2e-" + uuid.uuid4().hex
+# The certificate every test stack (and a copy of the repository, test_add_database.py) is served with.
+TLS_DIR = REPO / "build" / "tls"
 
 
 @dataclass
 class Stack:
     env: dict[str, str]
     env_file: Path
-    port: int
+    port: int  # the proxy's HTTPS port on 127.0.0.1 (HTTPS_PORT)
+
+    @property
+    def base_url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def ca_file(self) -> Path:
+        """The local CA that signed the proxy's certificate (scripts/ensure-tls.sh): clients verify with it."""
+        return Path(self.env.get("TLS_DIR", TLS_DIR)) / "ca.crt"
+
+    @property
+    def http_port(self) -> int:
+        return int(self.env["HTTP_PORT"])
+
+    def ssl_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.ca_file))
 
     def make(
         self, target: str, *, check: bool = True, timeout: float = MAKE_UP_TIMEOUT
@@ -113,35 +133,44 @@ class Stack:
         return {row["Service"]: row for row in rows}
 
     def http(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method)
+        request = urllib.request.Request(f"{self.base_url}{path}", method=method)
         if body is not None:
             request.data = json.dumps(body).encode()
             request.add_header("Content-Type", "application/json")
             token = base64.b64encode(f"{API_USER}:{API_PASSWORD}".encode()).decode()
             request.add_header("Authorization", f"Basic {token}")
         try:
-            with urllib.request.urlopen(request, timeout=15) as response:
+            with urllib.request.urlopen(request, timeout=15, context=self.ssl_context()) as response:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
+
+
+def stack_env(project: str, env_file: Path) -> dict[str, str]:
+    """The environment of a test stack: its project and env file, free host ports for the proxy, an edge
+    network of its own (beside a developer's stack and another test stack), the repository's certificate."""
+    return {
+        **os.environ,
+        "COMPOSE_PROJECT_NAME": project,
+        "ENV_FILE": str(env_file),
+        "HTTPS_PORT": str(_free_port()),
+        "HTTP_PORT": str(_free_port()),
+        "EDGE_NET_PREFIX": _free_edge_prefix(),
+        "TLS_DIR": str(TLS_DIR),
+    }
 
 
 @contextmanager
 def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The stack started with `make up` in project multidb-e2e; destroyed on exit (the `stack` fixture, conftest.py)."""
     env_file = tmp_path_factory.mktemp("e2e") / ".env"
-    env = {
-        **os.environ,
-        "COMPOSE_PROJECT_NAME": PROJECT,
-        "ENV_FILE": str(env_file),
-        "APP_PORT": str(_free_port()),
-    }
-    stack = Stack(env=env, env_file=env_file, port=int(env["APP_PORT"]))
+    env = stack_env(PROJECT, env_file)
+    stack = Stack(env=env, env_file=env_file, port=int(env["HTTPS_PORT"]))
     stack.compose("down", "--volumes", "--remove-orphans", check=False)  # leftovers of a killed run
     try:
         up = stack.make("up")
         assert "generated" in up.stdout, up.stdout  # a fresh checkout gets an env file, and is told so
-        assert f"http://127.0.0.1:{stack.port}/" in up.stdout
+        assert f"app at {stack.base_url}/" in up.stdout
         stack.compose(
             "exec",
             "-T",
@@ -167,7 +196,7 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 def test_make_up_leaves_every_service_healthy_and_migrate_completed(stack: Stack) -> None:
     services = stack.services()
-    for name in [service for service, _, _ in DATABASES.values()] + ["app"]:
+    for name in [service for service, _, _ in DATABASES.values()] + ["app", "proxy"]:
         assert (services[name]["State"], services[name]["Health"]) == ("running", "healthy"), name
     assert (services["migrate"]["State"], services["migrate"]["ExitCode"]) == ("exited", 0)
 
@@ -178,10 +207,11 @@ def test_readyz_reports_default_blog_db_and_shop_db_ok(stack: Stack) -> None:
     assert {alias: db["status"] for alias, db in body["databases"].items()} == dict.fromkeys(DATABASES, "ok")
 
 
-def test_app_port_is_published_on_loopback_only_and_databases_not_at_all(stack: Stack) -> None:
-    assert stack.compose("port", "app", "8000").stdout.strip() == f"127.0.0.1:{stack.port}"
+def test_only_the_proxy_is_published_on_loopback_and_neither_app_nor_databases(stack: Stack) -> None:
+    assert stack.compose("port", "proxy", "8443").stdout.strip() == f"127.0.0.1:{stack.port}"
+    assert stack.compose("port", "proxy", "8080").stdout.strip() == f"127.0.0.1:{stack.http_port}"
     services = stack.services()
-    for service, _, _ in DATABASES.values():
+    for service in [service for service, _, _ in DATABASES.values()] + ["app"]:
         assert [p for p in services[service]["Publishers"] or [] if p["PublishedPort"]] == [], service
 
 
@@ -301,6 +331,20 @@ def _row_count(stack: Stack, alias: str) -> str:
     service, database, _ = DATABASES[alias]
     table = {"default": "auth_user", "blog_db": "blog_post", "shop_db": "shop_order"}[alias]
     return stack.superuser_sql(service, database, 'SELECT count(*) FROM :"t"', t=table)
+
+
+def _free_edge_prefix() -> str:
+    """A 10.213.N prefix that no Docker network on this host uses yet (compose.yaml's `edge`, a /28)."""
+    names = subprocess.run(["docker", "network", "ls", "-q"], capture_output=True, text=True, check=True).stdout.split()
+    subnets = subprocess.run(
+        ["docker", "network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}} {{end}}", *names],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    used = {subnet.rsplit(".", 1)[0] for subnet in subnets}
+    free = [f"10.213.{n}" for n in range(100, 250) if f"10.213.{n}" not in used]
+    return secrets.choice(free)  # not the first free one: two test runs starting together would take it both
 
 
 def _free_port() -> int:
