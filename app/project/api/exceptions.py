@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.utils import InterfaceError, OperationalError
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
+
+from .parsers import RequestTooLarge
 
 RETRY_AFTER_SECONDS = 5
 NON_FIELD = "__all__"
@@ -20,6 +23,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, OperationalError | InterfaceError):
         set_rollback()
         return database_unavailable(failed_alias(context.get("view")))
+    if isinstance(exc, RequestDataTooBig):  # Django reads the body itself for some requests
+        exc = RequestTooLarge()
     response = drf_exception_handler(exc, context)
     if response is not None:
         response.data = error_body(response.data)
