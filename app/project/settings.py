@@ -101,7 +101,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"login_failure": "20/minute", "user": "1200/minute"},
     "EXCEPTION_HANDLER": "project.api.exceptions.exception_handler",
     "NON_FIELD_ERRORS_KEY": "__all__",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "project.api.schema.ApiAutoSchema",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "multidb-reference API",
