@@ -32,6 +32,20 @@ class ApiAutoSchema(AutoSchema):
             responses.setdefault(code, {**response, "description": description})
         return responses
 
+    def _map_serializer_field(self, field: Any, direction: Any, bypass_extensions: bool = False) -> dict[str, Any]:
+        # What the validators refuse, said in the schema: a blank required text and a sign or an empty decimal.
+        schema: dict[str, Any] = super()._map_serializer_field(field, direction, bypass_extensions)
+        if field.read_only:
+            return schema
+        if isinstance(field, serializers.CharField) and not field.allow_blank:
+            schema.setdefault("minLength", 1)
+            if field.trim_whitespace:
+                schema["pattern"] = r"\S"  # DRF trims whitespace first, so one visible character is needed
+        if isinstance(field, serializers.DecimalField) and field.min_value is not None and field.min_value >= 0:
+            whole = field.max_digits - field.decimal_places
+            schema["pattern"] = rf"^\d{{1,{whole}}}(?:\.\d{{1,{field.decimal_places}}})?$"
+        return schema
+
     def get_auth(self) -> list[dict[str, Any]]:
         # drf-spectacular knows AllowAny and IsAuthenticatedOrReadOnly; products' reads are anonymous too.
         auths: list[dict[str, Any]] = super().get_auth()
