@@ -98,7 +98,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "project.api.pagination.LimitOffsetPagination",
     "DEFAULT_THROTTLE_CLASSES": ["project.api.throttles.AuthenticatedUserThrottle"],
     # login_failure: failed logins per client address (admin and API); user: calls per authenticated user.
-    "DEFAULT_THROTTLE_RATES": {"login_failure": "20/minute", "user": "1200/minute"},
+    "DEFAULT_THROTTLE_RATES": {"login_failure": "20/10m", "user": "1200/minute"},
     "EXCEPTION_HANDLER": "project.api.exceptions.exception_handler",
     "NON_FIELD_ERRORS_KEY": "__all__",
     "DEFAULT_SCHEMA_CLASS": "project.api.schema.ApiAutoSchema",

@@ -10,6 +10,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import User
 from django.test import Client
 
+from project.api.throttles import LoginFailureThrottle
 from tests.unit.test_api import PASSWORD, basic
 
 pytestmark = pytest.mark.django_db(databases=["default", "blog_db", "shop_db"])
@@ -22,7 +23,7 @@ def lowered_rates(settings: Any, tmp_path: Any) -> None:
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}
     }
-    rates = {"login_failure": f"{FAILURES_ALLOWED}/minute", "user": "3/minute"}
+    rates = {"login_failure": f"{FAILURES_ALLOWED}/10m", "user": "3/minute"}
     settings.REST_FRAMEWORK = {**getattr(settings, "REST_FRAMEWORK", {}), "DEFAULT_THROTTLE_RATES": rates}
 
 
@@ -41,7 +42,7 @@ def test_failed_basic_logins_past_the_rate_are_429_with_retry_after(client: Clie
     throttled = client.get("/api/orders/", **basic("alice", "wrong"))
 
     assert throttled.status_code == 429
-    assert 1 <= int(throttled["Retry-After"]) <= 60
+    assert 60 < int(throttled["Retry-After"]) <= 600  # the window is ten minutes, not DRF's one-unit periods
     assert throttled.json()["detail"].startswith("too many failed logins")
 
 
@@ -95,3 +96,8 @@ def test_authenticated_calls_past_the_user_rate_are_429(client: Client, alice: U
 
 def test_anonymous_reads_are_not_counted_per_user(client: Client) -> None:
     assert {client.get("/api/posts/").status_code for _ in range(6)} == {200}
+
+
+@pytest.mark.parametrize(("rate", "parsed"), [("20/10m", (20, 600)), ("20/minute", (20, 60)), ("5/2h", (5, 7200))])
+def test_login_failure_rates_read_a_multiple_of_the_unit(rate: str, parsed: tuple[int, int]) -> None:
+    assert LoginFailureThrottle().parse_rate(rate) == parsed

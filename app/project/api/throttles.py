@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -9,6 +10,8 @@ from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
+
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def client_ip(request: HttpRequest | Request) -> str:
@@ -41,6 +44,17 @@ class LoginFailureThrottle(_SettingsRate, SimpleRateThrottle):
     """
 
     scope = "login_failure"
+
+    def parse_rate(self, rate: str | None) -> tuple[int | None, int | None]:
+        """DRF's "count/period" plus a multiple of the unit ("20/10m"): a window longer than a minute, so that
+        a slow flood (each guess costing a hash) still adds up; "20/minute" still reads as before."""
+        if rate is None:
+            return (None, None)
+        count, _, period = rate.partition("/")
+        match = re.fullmatch(r"(\d*)([smhd])[a-z]*", period)
+        if match is None:
+            raise ValueError(f"throttle rate {rate!r}: expected count/period such as 20/10m")
+        return int(count), int(match[1] or 1) * _UNIT_SECONDS[match[2]]
 
     def get_cache_key(self, request: Any, view: Any = None) -> str:
         return str(self.cache_format % {"scope": self.scope, "ident": client_ip(request)})
