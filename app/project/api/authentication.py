@@ -27,7 +27,7 @@ class ThrottledBasicAuthentication(BasicAuthentication):
             raise AuthenticationFailed("unsupported Authorization scheme; use Basic")
         wait = LoginFailureThrottle().wait_if_blocked(request)
         if wait is not None:
-            raise Throttled(wait, detail="too many failed logins from your address")
+            raise Throttled(wait, detail="too many failed logins from your address.")
         result: tuple[Any, None] | None = super().authenticate(request)
         return result
 
