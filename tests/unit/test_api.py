@@ -297,3 +297,23 @@ def test_lists_render_a_user_missing_from_default_as_null(client: Client, user: 
     assert posts.status_code == 200 and orders.status_code == 200
     assert {post["title"]: post["author"] for post in posts.json()["results"]} == {"kept": "alice", "orphan": None}
     assert orders.json()["results"][0]["customer"] is None
+
+
+def test_limit_and_offset_page_through_with_next_and_previous_links(client: Client, user: User) -> None:
+    Post.objects.bulk_create(Post(title=str(i), content="c", author=user) for i in range(5))
+
+    first = client.get("/api/posts/?limit=2").json()
+    last = client.get("/api/posts/?limit=2&offset=4").json()
+
+    assert set(first) == {"next", "previous", "results"}  # no count: it would cost a query per page
+    assert first["next"] == "http://testserver/api/posts/?limit=2&offset=2" and first["previous"] is None
+    assert [post["title"] for post in last["results"]] == ["0"]
+    assert last["next"] is None and last["previous"] == "http://testserver/api/posts/?limit=2&offset=2"
+
+
+@pytest.mark.parametrize("offset", ["-1", "abc"])
+def test_bad_offset_is_400_on_offset(client: Client, offset: str) -> None:
+    response = client.get("/api/posts/", {"offset": offset})
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["offset"]
