@@ -19,6 +19,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
     "multidb",
     "apps.blog",
     "apps.shop",
@@ -91,3 +93,35 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "build" / "static"
 # JSON lines on stderr; every 500 with its traceback (project/logging_json.py).
 LOGGING = logging_config(os.environ.get("MULTIDB_LOG_LEVEL", "INFO"))
+
+# Throttle counts live here; a directory (not process memory) so every gunicorn worker of a host shares them.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.get("DJANGO_CACHE_DIR", "/tmp/multidb-cache"),  # noqa: S108 - tmpfs in Compose
+    }
+}
+# The admin login and the API's Basic auth share one failure throttle, checked before any hashing.
+AUTHENTICATION_BACKENDS = ["project.api.backends.ThrottledModelBackend"]
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "project.api.authentication.ThrottledBasicAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["project.api.parsers.StrictJSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "project.api.pagination.LimitOffsetPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["project.api.throttles.AuthenticatedUserThrottle"],
+    # login_failure: failed logins per client address (admin and API); user: calls per authenticated user.
+    "DEFAULT_THROTTLE_RATES": {"login_failure": "20/10m", "user": "1200/minute"},
+    "EXCEPTION_HANDLER": "project.api.exceptions.exception_handler",
+    "NON_FIELD_ERRORS_KEY": "__all__",
+    "DEFAULT_SCHEMA_CLASS": "project.api.schema.ApiAutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "multidb-reference API",
+    "DESCRIPTION": "Posts (blog_db), products and orders (shop_db). Errors: {detail, errors}; 503 names the alias.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}

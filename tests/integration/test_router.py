@@ -79,7 +79,8 @@ def test_orm_writes_land_in_their_home_database_only(stack: Stack) -> None:
 def test_api_writes_land_in_their_home_database_only(stack: Stack, app: App) -> None:
     mark = unique_mark()
     orm(
-        f"from django.contrib.auth.models import User; User.objects.create_user('{mark}', password='pw-{mark}'); "
+        # A superuser: creating a product needs shop.add_product (issue 13).
+        f"from django.contrib.auth.models import User; User.objects.create_superuser('{mark}', password='pw-{mark}'); "
         "print('{}')",
         config=stack.config,
     )

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.db import connections
 from django.test import Client
 
@@ -32,9 +32,20 @@ def fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def throttle_cache(settings: Any, tmp_path: Any) -> None:
+    # The throttles' file cache in a directory of this test's own: counts never leak between tests or runs.
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}
+    }
+
+
 @pytest.fixture
 def user() -> User:
-    return User.objects.create_user("alice", password=PASSWORD)
+    """alice, who may add products (tests/unit/test_api_permissions.py checks users who may not)."""
+    alice = User.objects.create_user("alice", password=PASSWORD)
+    alice.user_permissions.add(Permission.objects.get(codename="add_product", content_type__app_label="shop"))
+    return alice
 
 
 def basic(username: str, password: str) -> dict[str, str]:
@@ -232,12 +243,13 @@ def test_post_list_is_newest_first_with_author_username(client: Client, user: Us
     assert results[0]["author"] == "alice"
 
 
-def test_lists_need_no_auth_and_show_shop_rows(client: Client, user: User) -> None:
+def test_lists_show_shop_rows_products_to_anyone_orders_to_their_customer(client: Client, user: User) -> None:
+    # Changed by issue 13: orders were listed to anyone; now only to their customer (and staff).
     Product.objects.create(name="Mug", price=Decimal("9.50"), stock=3)
     Order.objects.create(order_number="A-1", total=Decimal("5"), customer=user)
 
     products = client.get("/api/products/").json()["results"]
-    orders = client.get("/api/orders/").json()["results"]
+    orders = client.get("/api/orders/", **basic("alice", PASSWORD)).json()["results"]
 
     assert products == [{"id": products[0]["id"], "name": "Mug", "price": "9.50", "stock": 3}]
     assert orders[0]["customer"] == "alice" and orders[0]["total"] == "5.00"
@@ -263,8 +275,8 @@ def test_list_is_capped_at_100_and_honours_limit(client: Client, user: User) -> 
 
 @pytest.mark.parametrize("limit", ["0", "-1", "abc", "101", "1.5"])
 @pytest.mark.parametrize("url", VALID)
-def test_bad_limit_is_400_on_limit(client: Client, url: str, limit: str) -> None:
-    response = client.get(url, {"limit": limit})
+def test_bad_limit_is_400_on_limit(client: Client, user: User, url: str, limit: str) -> None:
+    response = client.get(url, {"limit": limit}, **basic("alice", PASSWORD))
 
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["limit"]
@@ -277,9 +289,31 @@ def test_lists_render_a_user_missing_from_default_as_null(client: Client, user: 
     )
     Order.objects.create(order_number="O-1", customer_id=999_999, total=Decimal("1.00"))
 
+    User.objects.create_user("staff", password=PASSWORD, is_staff=True)  # staff see every order, orphans too
+
     posts = client.get("/api/posts/")
-    orders = client.get("/api/orders/")
+    orders = client.get("/api/orders/", **basic("staff", PASSWORD))
 
     assert posts.status_code == 200 and orders.status_code == 200
     assert {post["title"]: post["author"] for post in posts.json()["results"]} == {"kept": "alice", "orphan": None}
     assert orders.json()["results"][0]["customer"] is None
+
+
+def test_limit_and_offset_page_through_with_next_and_previous_links(client: Client, user: User) -> None:
+    Post.objects.bulk_create(Post(title=str(i), content="c", author=user) for i in range(5))
+
+    first = client.get("/api/posts/?limit=2").json()
+    last = client.get("/api/posts/?limit=2&offset=4").json()
+
+    assert set(first) == {"next", "previous", "results"}  # no count: it would cost a query per page
+    assert first["next"] == "http://testserver/api/posts/?limit=2&offset=2" and first["previous"] is None
+    assert [post["title"] for post in last["results"]] == ["0"]
+    assert last["next"] is None and last["previous"] == "http://testserver/api/posts/?limit=2&offset=2"
+
+
+@pytest.mark.parametrize("offset", ["-1", "abc"])
+def test_bad_offset_is_400_on_offset(client: Client, offset: str) -> None:
+    response = client.get("/api/posts/", {"offset": offset})
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["offset"]

@@ -6,5 +6,5 @@ from . import api
 
 app_name = "blog"
 urlpatterns = [
-    path("posts/", api.posts, name="posts"),
+    path("posts/", api.PostList.as_view(), name="posts"),
 ]

@@ -6,6 +6,6 @@ from . import api
 
 app_name = "shop"
 urlpatterns = [
-    path("products/", api.products, name="products"),
-    path("orders/", api.orders, name="orders"),
+    path("products/", api.ProductList.as_view(), name="products"),
+    path("orders/", api.OrderList.as_view(), name="orders"),
 ]
