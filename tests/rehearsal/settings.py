@@ -3,7 +3,9 @@
 - ``v1``: what staging runs (fixture_apps/v1/ledger);
 - ``v2``: the next release (fixture_apps/v2/ledger: 0002 adds two columns with defaults, 0003 fills
   one, a data migration);
-- ``broken``: v2, plus a shop migration that fails on staging's data (duplicate product names).
+- ``broken``: v2, plus a shop migration that fails on staging's data (duplicate product names);
+- ``extension``: v2, plus a shop migration creating an untrusted extension (the owner role may not);
+- ``risky``: fixture_apps/risky/ledger, one ledger migration per finding class (see its migrations).
 
 DJANGO_SETTINGS_MODULE=tests.rehearsal.settings; ledger is listed in no alias, so it lives in default.
 """
@@ -15,10 +17,13 @@ from project.settings import *  # noqa: F403
 from project.settings import CONFIG, INSTALLED_APPS
 
 RELEASE = os.environ.get("REHEARSAL_RELEASE", "v1")
-if RELEASE not in ("v1", "v2", "broken"):
-    raise ValueError(f"REHEARSAL_RELEASE={RELEASE!r}: expected v1, v2 or broken")
+_LEDGER = {"v1": "v1", "v2": "v2", "broken": "v2", "extension": "v2", "risky": "risky"}
+if RELEASE not in _LEDGER:
+    raise ValueError(f"REHEARSAL_RELEASE={RELEASE!r}: expected one of {', '.join(_LEDGER)}")
 
-INSTALLED_APPS = [*INSTALLED_APPS, f"tests.rehearsal.fixture_apps.{'v1' if RELEASE == 'v1' else 'v2'}.ledger"]
+INSTALLED_APPS = [*INSTALLED_APPS, f"tests.rehearsal.fixture_apps.{_LEDGER[RELEASE]}.ledger"]
 MULTIDB_ROUTING = build_routing_table(CONFIG, INSTALLED_APPS)
 if RELEASE == "broken":
     MIGRATION_MODULES = {"shop": "tests.rehearsal.fixture_apps.shop_unique_names"}
+if RELEASE == "extension":
+    MIGRATION_MODULES = {"shop": "tests.rehearsal.fixture_apps.shop_extension"}

@@ -6,7 +6,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from .migrate import MigrateRun, config_for_clones, plan_and_migrate
 from .report import AliasReport, Report
 from .source import Snapshot, Source
 from .steps import Progress, check_sources, count_and_remove, dump_source, start_clone_server, verify_source
+from .watch import Watch, WatchOptions
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Options:
     dump_jobs: int = 1  # > 1: directory format, pg_dump/pg_restore -j N
     image: str | None = None
     pg_tools: str = "auto"  # auto | host | container
+    watch: WatchOptions = field(default_factory=WatchOptions)  # lock sampling, canary, thresholds
 
 
 def rehearse(
@@ -169,27 +171,36 @@ def _migrate(
     if not ready:
         return
     clones = {alias: servers[alias].settings() for alias, entry in report.aliases.items() if entry.status == "ok"}
+    watch = Watch(config, servers, ready, options.watch)
 
     def on_plan(plan: MigrateRun) -> None:
+        watch.plan = plan
         for alias in ready:
             steps = plan.aliases.get(alias, {}).get("steps", [])
             due = report.aliases[alias].plan = [step["migration"] for step in steps if not step["noop"]]
             progress(alias, f"plan: {len(due)} to apply{': ' + ', '.join(due) if due else ''}")
 
     def on_line(alias: str, message: str) -> None:
+        watch.on_line(alias, message)
         progress(alias, f"migrate: {message}")
 
-    plan, run = plan_and_migrate(
-        config_for_clones(config, clones),
-        ready,
-        jobs=options.jobs,
-        app_dir=base_dir / "app",
-        on_plan=on_plan,
-        on_line=on_line,
-    )
+    try:
+        watch.begin(report.aliases)
+        plan, run = plan_and_migrate(
+            config_for_clones(config, clones),
+            ready,
+            jobs=options.jobs,
+            app_dir=base_dir / "app",
+            on_plan=on_plan,
+            on_line=on_line,
+            on_start=watch.on_start,
+        )
+    finally:
+        watch.finish()
     report.migrate_all_error = plan.error or run.error
     for alias in ready:
         _record_migrate(report, alias, run.aliases.get(alias), progress)
+    watch.record(report.aliases)
 
 
 def _ready(table: RoutingTable, report: Report) -> list[str]:

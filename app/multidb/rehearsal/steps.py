@@ -10,6 +10,7 @@ from ..text import one_line
 from .clone_server import CloneServer
 from .dump import DumpTools, dump_and_restore
 from .errors import RehearsalError
+from .owner import recreate
 from .report import AliasReport, Report
 from .source import HISTORY_TABLES, Snapshot, Source, exported_snapshot, server_major, take_snapshot, write_access
 
@@ -86,6 +87,10 @@ def dump_source(
             except Exception as error:
                 raise RuntimeError(f"the clone server did not start: {one_line(error)}") from error
             entry.container = server.container_id
+            with server.connect() as clone:
+                roles = recreate(connection, clone, server.dbname)
+            server.login = (roles.owner.role, roles.owner.password)
+            entry.owner = roles.owner.role
             # --schema-only still dumps the migration history: without it every migration would look due.
             history = [name for name in before.rows if name.removeprefix("public.") in HISTORY_TABLES]
             without_rows = [name for name in before.rows if name not in history] if schema_only else []
