@@ -7,6 +7,9 @@
 - ``extension``: v2, plus a shop migration creating an untrusted extension (the owner role may not);
 - ``risky``: fixture_apps/risky/ledger, one ledger migration per finding class (see its migrations).
 
+`rehearse_migrations --previous-release` runs the previous release with MULTIDB_REHEARSAL_PREVIOUS=1: here,
+REHEARSAL_PREVIOUS_RELEASE then names it (the tests pass this checkout as the release directory).
+
 DJANGO_SETTINGS_MODULE=tests.rehearsal.settings; ledger is listed in no alias, so it lives in default.
 """
 
@@ -17,6 +20,8 @@ from project.settings import *  # noqa: F403
 from project.settings import CONFIG, INSTALLED_APPS
 
 RELEASE = os.environ.get("REHEARSAL_RELEASE", "v1")
+if os.environ.get("MULTIDB_REHEARSAL_PREVIOUS"):  # the rehearsal runs the previous release: which one it is
+    RELEASE = os.environ.get("REHEARSAL_PREVIOUS_RELEASE", RELEASE)
 _LEDGER = {"v1": "v1", "v2": "v2", "broken": "v2", "extension": "v2", "risky": "risky"}
 if RELEASE not in _LEDGER:
     raise ValueError(f"REHEARSAL_RELEASE={RELEASE!r}: expected one of {', '.join(_LEDGER)}")

@@ -48,13 +48,14 @@ class Held:
     def seconds(self) -> float:
         return (self.last - self.first).total_seconds()
 
-    def as_dict(self, interval: float, sizes: dict[str, int], rows: dict[str, int]) -> dict[str, Any]:
+    def as_dict(self, sizes: dict[str, int], rows: dict[str, int]) -> dict[str, Any]:
         """With the relation's size and rows before migrate_all (None: created by it)."""
         return {
             "relation": self.relation,
             "mode": self.mode,
             "granted": self.granted,
-            "held_seconds": round(self.seconds + (interval if self.granted else 0.0), 3),
+            # Between the first and the last sample that saw it: a lower bound (seen once: 0), to `interval`.
+            "held_seconds": round(self.seconds, 3),
             "size_bytes": sizes.get(self.relation),
             "rows": rows.get(self.relation),
             "table": self.kind in ("r", "p", "m"),
@@ -79,6 +80,7 @@ class Observer:
         self._connect, self.role, self.interval = connect, role, interval
         self.migrations: dict[str, Observed] = {}
         self.current: str | None = None
+        self._generation = 0  # changes at every start() and end(): a sample spanning one is dropped
         self.size: tuple[int, int] = (0, 0)
         self.lsn: tuple[int, int] = (0, 0)
         self.error: str | None = None  # why sampling stopped early, if it did
@@ -96,14 +98,14 @@ class Observer:
     def start(self, migration: str) -> None:
         observed = self.migrations.setdefault(migration, Observed())
         observed.lsn = (self._figures()[0], 0)
-        self.current = migration
+        self.current, self._generation = migration, self._generation + 1
 
     def end(self, migration: str, seconds: float | None = None) -> None:
         observed = self.migrations.get(migration)
         if observed is not None:
             observed.lsn = (observed.lsn[0], self._figures()[0])
             observed.seconds = seconds or 0.0
-        self.current = None
+        self.current, self._generation = None, self._generation + 1
 
     def finish(self) -> None:
         self._stop.set()
@@ -127,11 +129,13 @@ class Observer:
     def _sample(self) -> None:
         with self._connect() as connection:
             while not self._stop.wait(self.interval):
-                migration = self.current
+                migration, generation = self.current, self._generation
                 if migration is None:
                     continue
                 locks = connection.execute(_LOCKS, {"role": self.role}).fetchall()
                 activity = connection.execute(_ACTIVITY, {"role": self.role}).fetchall()
+                if generation != self._generation:  # the migration ended meanwhile: whose sample is it?
+                    continue
                 observed = self.migrations.setdefault(migration, Observed())
                 for row in locks:
                     _add_lock(observed, row)

@@ -49,14 +49,17 @@ def alias_details(entry: Any) -> list[str]:
             else ""
         )
         lines += ["", f"### {migration}", "", f"{seen['seconds']:.3f}s, WAL {seen['wal_bytes']:,} bytes{traffic}"]
-        if seen["locks"]:
+        named = [lock for lock in seen["locks"] if not lock["relation"].isdigit()]  # digits: created by it
+        if named:
             lines += ["", "| relation | lock | held (s) | rows | bytes |", "|---|---|---|---|---|"]
-            for lock in seen["locks"][:12]:
+            for lock in named[:12]:
                 waited = "" if lock["granted"] else " (waited)"
                 lines.append(
                     f"| {lock['relation']} | {lock['mode']}{waited} | {lock['held_seconds']:.3f} "
                     f"| {_n(lock['rows'])} | {_n(lock['size_bytes'])} |"
                 )
+        if seen["statements"]:
+            lines.append("")
         for statement in seen["statements"][:5]:
             lines.append(f"- {statement['seconds']:.3f}s `{statement['query'][:160]}`")
     return lines

@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
+from typing import Any
 
+from ..routing import RoutingTable
 from ..text import one_line
 from .clone_server import CloneServer
 from .dump import DumpTools, dump_and_restore
@@ -150,3 +152,35 @@ def verify_source(source: Source, before: Snapshot | None, entry: AliasReport, p
     entry.source_unchanged = not entry.source_changes
     verdict = "unchanged" if entry.source_unchanged else "CHANGED: " + "; ".join(entry.source_changes)
     progress(entry.alias, f"source: {verdict} (recorded migrations and rows per table)")
+
+
+def ready_aliases(table: RoutingTable, report: Report) -> list[str]:
+    """The migrated aliases whose clone and history clone are both there; the others fail here."""
+    ready = []
+    for alias in table.migratable:  # migrate_all's order
+        entry = report.aliases.get(alias)
+        if entry is None or not entry.migrated:
+            continue
+        holder = report.aliases[table.migratable[alias]]
+        if entry.status == "ok" and holder.status != "ok":
+            entry.fail(f"not migrated: the clone of {holder.alias}, which holds its history, failed")
+        elif entry.status == "ok":
+            ready.append(alias)
+    return ready
+
+
+def record_migrate(report: Report, alias: str, result: dict[str, Any] | None, progress: Progress) -> None:
+    """One alias's part of migrate_all's JSON report, into its entry."""
+    entry = report.aliases[alias]
+    if result is None:
+        entry.fail(f"migrate_all did not run: {report.migrate_all_error}")
+        return
+    entry.migrations = [
+        {"migration": s["migration"], "seconds": s["seconds"]} for s in result["steps"] if not s["noop"]
+    ]
+    entry.seconds["migrate"] = result["seconds"]
+    if result["status"] == "failed":
+        entry.fail(result["reason"], result["failed_migration"])
+        progress(alias, f"migrate: FAILED in {result['failed_migration'] or '?'}: {result['reason']}")
+    else:
+        progress(alias, f"migrate: ok, {len(entry.migrations)} applied in {result['seconds']:.2f}s")

@@ -42,6 +42,7 @@ class Watch:
         self.observers: dict[str, Observer] = {}
         self.canaries: dict[str, Canary] = {}
         self.canary_roles: dict[str, str | None] = {}
+        self.runtime: dict[str, dict[str, str]] = {}  # alias -> config keys logging in as its runtime role
         self.plan = MigrateRun({}, None)
 
     def begin(self, entries: Mapping[str, AliasReport]) -> None:
@@ -54,6 +55,8 @@ class Watch:
                 runtime = runtime_role(connection, owner) if self.options.canary else None
                 login = set_password(connection, runtime) if runtime else None
             self.canary_roles[alias] = runtime
+            if login is not None:
+                self.runtime[alias] = {"user": login.role, "password": login.password}
             dsn = psycopg.conninfo.make_conninfo(**server.conninfo())
             observer = Observer(connector(dsn, server.password), owner, self.options.sample_interval)
             observer.begin()
@@ -84,7 +87,7 @@ class Watch:
 
     def record(self, entries: Mapping[str, AliasReport]) -> None:
         """Each ready alias's observations and findings into its report entry."""
-        limits, interval = self.options.limits, self.options.sample_interval
+        limits = self.options.limits
         for alias in self.ready:
             entry, observer = entries[alias], self.observers.get(alias)
             entry.findings = check(self.plan.statements.get(alias, []), self.tables.get(alias, {}))
@@ -96,7 +99,7 @@ class Watch:
             entry.sampler_error = observer.error
             rows = {name: counts["before"] or 0 for name, counts in entry.rows.items()}
             for migration, observed in observer.migrations.items():
-                seen = (held.as_dict(interval, observer.sizes, rows) for held in observed.locks.values())
+                seen = (held.as_dict(observer.sizes, rows) for held in observed.locks.values())
                 locks = sorted(seen, key=_longest)
                 traffic = canary.per_migration.get(migration, {}) if canary else {}
                 entry.observed[migration] = {

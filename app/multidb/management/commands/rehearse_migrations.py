@@ -84,6 +84,12 @@ class Command(BaseCommand):
             metavar="SECONDS",
             help="Flag a migration during which a canary query waited this long (default 1).",
         )
+        parser.add_argument(
+            "--previous-release",
+            metavar="REF_OR_DIR",
+            help="After migrating, run this release (a git ref of this checkout, or a release directory with "
+            "app/manage.py) against the copies: a read and a write of every model; what breaks is incompatible.",
+        )
         parser.add_argument("--no-canary", action="store_true", help="No canary traffic during the migrations.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -204,7 +210,7 @@ class Command(BaseCommand):
 
 
 # The command's options that are rehearsal Options of the same name.
-_PASSED_ON = ("allow_writable_source", "schema_only", "jobs", "dump_jobs", "image", "pg_tools")
+_PASSED_ON = ("allow_writable_source", "schema_only", "jobs", "dump_jobs", "image", "pg_tools", "previous_release")
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
