@@ -89,11 +89,12 @@ class Observer:
         self._marks = connect()
         self._thread = threading.Thread(target=self._run, name="rehearsal-sampler", daemon=True)
 
-    def begin(self) -> None:
+    def begin(self, sample: bool = True) -> None:
         self.sizes = {str(name): int(size) for name, size in self._marks.execute(_SIZES).fetchall()}
         lsn, size = self._figures()
         self.lsn, self.size = (lsn, lsn), (size, size)
-        self._thread.start()
+        if sample:
+            self._thread.start()
 
     def start(self, migration: str) -> None:
         observed = self.migrations.setdefault(migration, Observed())
@@ -109,7 +110,8 @@ class Observer:
 
     def finish(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
         if self.current is not None:  # a failed migration: no "applied" line came
             self.end(self.current)
         lsn, size = self._figures()

@@ -28,6 +28,7 @@ class WatchOptions:
     sample_interval: float = 0.025  # seconds between two lock samples
     canary_interval: float = 0.05  # seconds between two canary queries (reads and inserts alternate)
     canary: bool = True
+    sample: bool = True  # False: no lock sampling (WAL and size are still read at each migration's start and end)
     limits: Thresholds = field(default_factory=Thresholds)
 
 
@@ -59,7 +60,7 @@ class Watch:
                 self.runtime[alias] = {"user": login.role, "password": login.password}
             dsn = psycopg.conninfo.make_conninfo(**server.conninfo())
             observer = Observer(connector(dsn, server.password), owner, self.options.sample_interval)
-            observer.begin()
+            observer.begin(sample=self.options.sample)
             self.observers[alias] = observer
             if login is not None:
                 self.canaries[alias] = canary = Canary(

@@ -91,6 +91,9 @@ class Command(BaseCommand):
             "app/manage.py) against the copies: a read and a write of every model; what breaks is incompatible.",
         )
         parser.add_argument("--no-canary", action="store_true", help="No canary traffic during the migrations.")
+        parser.add_argument(
+            "--no-lock-sampling", action="store_true", help="Do not sample pg_locks during the migrations."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from multidb.rehearsal.findings import Thresholds
@@ -109,7 +112,7 @@ class Command(BaseCommand):
         if min(options["lock_threshold"], options["lock_min_rows"], options["canary_wait"]) < 0:
             raise CommandError("--lock-threshold, --lock-min-rows and --canary-wait must be 0 or more", returncode=2)
         limits = Thresholds(options["lock_threshold"], options["lock_min_rows"], options["canary_wait"])
-        watch = WatchOptions(canary=not options["no_canary"], limits=limits)
+        watch = WatchOptions(canary=not options["no_canary"], sample=not options["no_lock_sampling"], limits=limits)
         quiet = options["json"]
         started, lock = time.monotonic(), threading.Lock()
         width = max(len(alias) for alias in table.aliases)
