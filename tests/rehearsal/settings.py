@@ -5,7 +5,8 @@
   one, a data migration);
 - ``broken``: v2, plus a shop migration that fails on staging's data (duplicate product names);
 - ``extension``: v2, plus a shop migration creating an untrusted extension (the owner role may not);
-- ``risky``: fixture_apps/risky/ledger, one ledger migration per finding class (see its migrations).
+- ``risky``: fixture_apps/risky/ledger, one ledger migration per finding class (see its migrations);
+- ``catalogue``: fixture_apps/catalogue/ledger, the static checks "risky" leaves out (its last migration fails).
 
 `rehearse_migrations --previous-release` runs the previous release with MULTIDB_REHEARSAL_PREVIOUS=1: here,
 REHEARSAL_PREVIOUS_RELEASE then names it (the tests pass this checkout as the release directory).
@@ -22,7 +23,7 @@ from project.settings import CONFIG, INSTALLED_APPS
 RELEASE = os.environ.get("REHEARSAL_RELEASE", "v1")
 if os.environ.get("MULTIDB_REHEARSAL_PREVIOUS"):  # the rehearsal runs the previous release: which one it is
     RELEASE = os.environ.get("REHEARSAL_PREVIOUS_RELEASE", RELEASE)
-_LEDGER = {"v1": "v1", "v2": "v2", "broken": "v2", "extension": "v2", "risky": "risky"}
+_LEDGER = {"v1": "v1", "v2": "v2", "broken": "v2", "extension": "v2", "risky": "risky", "catalogue": "catalogue"}
 if RELEASE not in _LEDGER:
     raise ValueError(f"REHEARSAL_RELEASE={RELEASE!r}: expected one of {', '.join(_LEDGER)}")
 

@@ -34,6 +34,11 @@ def rules(statement: str, *, batched: bool | None = None) -> list[str]:
             ["foreign-key-without-not-valid"],
         ),
         ('ALTER TABLE "shop_order" ADD CONSTRAINT "fk" FOREIGN KEY ("c_id") REFERENCES "c" ("id") NOT VALID', []),
+        (
+            'ALTER TABLE "shop_order" ADD COLUMN "owner_id" integer NULL CONSTRAINT "fk" REFERENCES "auth_user"("id") '
+            "DEFERRABLE INITIALLY DEFERRED",
+            ["foreign-key-without-not-valid"],
+        ),
         ('ALTER TABLE "shop_order" ALTER COLUMN "note" SET NOT NULL', ["set-not-null"]),
         ('ALTER TABLE "empty" ALTER COLUMN "flag" SET NOT NULL', []),  # no rows to scan
         ('ALTER TABLE "shop_order" ADD COLUMN "x" integer NOT NULL', ["add-not-null-without-default"]),

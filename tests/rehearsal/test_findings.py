@@ -149,3 +149,19 @@ def test_the_clone_keeps_the_sources_owners_and_grants(extension: Rehearsed) -> 
     entry = extension.report["aliases"]["shop_db"]
     assert entry["canary_role"] == "shop_runtime"
     assert "migrated as shop_owner" in extension.output.joinpath("report.md").read_text()
+
+
+def test_static_checks_read_djangos_own_sql(staging: Staging, tmp_path: Path) -> None:
+    """Release "catalogue": the rules risky leaves out, on the SQL sqlmigrate writes; its last migration fails."""
+    args = ("--database", "default", "--no-canary", "--no-lock-sampling", "--json")
+    rehearsed = rehearse(staging, tmp_path, "catalogue", *args)
+    assert rehearsed.result.returncode == 1
+    assert rehearsed.report["aliases"]["default"]["failed_migration"] == "ledger.0007_user_code"
+    assert by_migration(rehearsed) == {
+        "ledger.0002_entry_owner": {"foreign-key-without-not-valid", "create-index-not-concurrently"},
+        "ledger.0004_note_not_null": {"set-not-null"},
+        "ledger.0005_rename_account": {"rename-column"},
+        "ledger.0006_rename_table": {"rename-table"},
+        "ledger.0007_user_code": {"add-not-null-without-default"},
+    }
+    assert rehearsed.staging_after == rehearsed.staging_before

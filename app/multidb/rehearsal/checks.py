@@ -30,7 +30,7 @@ class Rule:
     pattern: re.Pattern[str]
     what: str  # the problem, formatted with the pattern's groups and the table's rows
     fix: str
-    applies: Callable[[re.Match[str], Tables], bool] | None = None
+    applies: Callable[[re.Match[str], Tables], bool] | None = None  # None: always
 
 
 def _existing(match: re.Match[str], tables: Tables) -> bool:
@@ -74,9 +74,10 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "foreign-key-without-not-valid",
         DANGEROUS,
-        re.compile(_T + r" ADD CONSTRAINT \S+ FOREIGN KEY(?!.*NOT VALID)", re.I | re.S),
-        "FOREIGN KEY on existing table {table} ({rows} rows) validates every row while both tables are locked",
-        "ADD CONSTRAINT ... NOT VALID, then VALIDATE CONSTRAINT in a later migration",
+        # ADD CONSTRAINT ... FOREIGN KEY, or ADD COLUMN ... REFERENCES (Django's AddField of a ForeignKey)
+        re.compile(_T + r" ADD (?:CONSTRAINT \S+ FOREIGN KEY|COLUMN .* REFERENCES )(?!.*NOT VALID)", re.I | re.S),
+        "FOREIGN KEY on existing table {table} ({rows} rows) validated at once, with both tables locked",
+        "add the column without the constraint, ADD CONSTRAINT ... NOT VALID, then VALIDATE CONSTRAINT later",
         _existing,
     ),
     Rule(
@@ -109,6 +110,7 @@ RULES: tuple[Rule, ...] = (
         re.compile(_T + r' RENAME COLUMN "?(?P<column>\w+)"?', re.I),
         "RENAME COLUMN {table}.{column}: the previous release still uses the old name",
         _EXPAND_CONTRACT,
+        _existing,
     ),
     Rule(
         "rename-table",
@@ -116,6 +118,7 @@ RULES: tuple[Rule, ...] = (
         re.compile(_T + r" RENAME TO", re.I),
         "RENAME of table {table}: the previous release still uses the old name",
         "keep the table name (Meta.db_table) or copy and switch over two releases",
+        _existing,
     ),
     Rule(
         "drop-column",
@@ -124,6 +127,7 @@ RULES: tuple[Rule, ...] = (
         "DROP COLUMN {table}.{column}: the previous release, still serving during the deploy, selects it",
         "release 1 stops using the field (SeparateDatabaseAndState removes it from the state only); "
         "release 2 drops the column",
+        _existing,
     ),
     Rule(
         "drop-table",
@@ -131,6 +135,7 @@ RULES: tuple[Rule, ...] = (
         re.compile(r'^DROP TABLE (?:IF EXISTS )?"?(?P<table>\w+)"?', re.I),
         "DROP TABLE {table}: the previous release still queries it",
         "drop the model's code in one release, the table in the next",
+        _existing,
     ),
 )
 

@@ -91,14 +91,17 @@ def _database(source: psycopg.Connection[Any]) -> tuple[str, list[tuple[str | No
 
 _SYSTEM = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'"
 
-# Every role owning, granted or granting something in this database (relations, schemas, functions, the database,
-# default privileges); PUBLIC (0) and the built-in pg_* roles left out.
+# Every role owning, granted or granting something in this database (relations, columns, schemas, functions, types,
+# the database, default privileges) or named by a row security policy; PUBLIC (0) and the built-in pg_* roles
+# left out. pg_dump's output names no other role.
 _ROLES = f"""
 WITH acl(owner, acl) AS (
   SELECT c.relowner, c.relacl FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {_SYSTEM}
   UNION ALL SELECT n.nspowner, n.nspacl FROM pg_namespace n WHERE {_SYSTEM}
   UNION ALL SELECT p.proowner, p.proacl FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE {_SYSTEM}
   UNION ALL SELECT t.typowner, t.typacl FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {_SYSTEM}
+  UNION ALL SELECT c.relowner, a.attacl FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {_SYSTEM} AND a.attacl IS NOT NULL
   UNION ALL SELECT datdba, datacl FROM pg_database WHERE datname = current_database()
   UNION ALL SELECT defaclrole, defaclacl FROM pg_default_acl
 ),
@@ -106,6 +109,7 @@ ids(id) AS (
   SELECT owner FROM acl
   UNION SELECT (aclexplode(acl)).grantee FROM acl WHERE acl IS NOT NULL
   UNION SELECT (aclexplode(acl)).grantor FROM acl WHERE acl IS NOT NULL
+  UNION SELECT unnest(polroles) FROM pg_policy
 )
 SELECT r.rolname, r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolinherit, r.rolbypassrls
 FROM pg_roles r JOIN ids ON r.oid = ids.id WHERE r.rolname !~ '^pg_' ORDER BY r.rolname

@@ -179,6 +179,13 @@ class Command(BaseCommand):
                 applied = ", ".join(f"{m['migration']} {m['seconds']:.2f}s" for m in entry.migrations)
                 line = self.style.SUCCESS(f"ok      {applied or 'nothing to apply'}")
             self.stdout.write(f"{entry.alias:<{width}}  {line}")
+            if entry.findings:
+                levels = [sum(f["severity"] == level for f in entry.findings) for level in ("dangerous", "incompatible")]
+                rules = ", ".join(sorted({f["rule"] for f in entry.findings}))
+                self.stdout.write(
+                    f"{'':<{width}}  "
+                    + self.style.WARNING(f"findings: {levels[0]} dangerous, {levels[1]} incompatible ({rules})")
+                )
         untouched = "unchanged" if report.source_unchanged else self.style.WARNING("CHANGED or not verified")
         containers = (
             f"{len(report.containers)} container(s) removed"
