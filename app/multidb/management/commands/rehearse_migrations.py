@@ -180,7 +180,7 @@ class Command(BaseCommand):
                 line = self.style.SUCCESS(f"ok      {applied or 'nothing to apply'}")
             self.stdout.write(f"{entry.alias:<{width}}  {line}")
             if entry.findings:
-                levels = [sum(f["severity"] == level for f in entry.findings) for level in ("dangerous", "incompatible")]
+                levels = [sum(f["severity"] == lv for f in entry.findings) for lv in ("dangerous", "incompatible")]
                 rules = ", ".join(sorted({f["rule"] for f in entry.findings}))
                 self.stdout.write(
                     f"{'':<{width}}  "
