@@ -25,7 +25,7 @@ class Roles:
     """What recreate() made: every role, the owner that runs migrate_all, and the database's grants."""
 
     names: tuple[str, ...]
-    owner: Login
+    owner: Login | None  # None: the superuser owns the objects
 
 
 def recreate(source: psycopg.Connection[Any], clone: psycopg.Connection[Any], dbname: str) -> Roles:
@@ -60,7 +60,8 @@ def recreate(source: psycopg.Connection[Any], clone: psycopg.Connection[Any], db
             clone.execute(statement.format(sql.Identifier(dbname), target))
     owner_row = source.execute(_OWNER).fetchone()
     owner = str(owner_row[0]) if owner_row and owner_row[0] else datdba
-    return Roles(names, set_password(clone, owner))
+    # A source migrated as its superuser: the clone's own superuser stands in (its password is the clone's).
+    return Roles(names, None if owner == SUPERUSER else set_password(clone, owner))
 
 
 def set_password(clone: psycopg.Connection[Any], role: str) -> Login:

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..routing import RoutingTable
 from ..text import one_line
-from .clone_server import CloneServer
+from .clone_server import SUPERUSER, CloneServer
 from .dump import DumpTools, dump_and_restore
 from .errors import RehearsalError
 from .owner import recreate
@@ -91,8 +91,8 @@ def dump_source(
             entry.container = server.container_id
             with server.connect() as clone:
                 roles = recreate(connection, clone, server.dbname)
-            server.login = (roles.owner.role, roles.owner.password)
-            entry.owner = roles.owner.role
+            server.login = (roles.owner.role, roles.owner.password) if roles.owner else None
+            entry.owner = roles.owner.role if roles.owner else SUPERUSER
             # --schema-only still dumps the migration history: without it every migration would look due.
             history = [name for name in before.rows if name.removeprefix("public.") in HISTORY_TABLES]
             without_rows = [name for name in before.rows if name not in history] if schema_only else []
