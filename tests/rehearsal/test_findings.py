@@ -8,14 +8,17 @@ untrusted extension. ledger_entry gets BIG_ROWS rows for this module (200k, not 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from tests.rehearsal.staging import REPO, Staging
-from tests.rehearsal.test_rehearse_migrations import Rehearsed, rehearse
+from tests.rehearsal.staging import REPO, Staging, release
+from tests.rehearsal.test_rehearse_migrations import TIMEOUT, Rehearsed, rehearse
+from tests.unit.cli import manage
 
 BIG_ROWS = 200_000
 SAFE, REWRITE, INDEX, DROP = (
@@ -165,3 +168,21 @@ def test_static_checks_read_djangos_own_sql(staging: Staging, tmp_path: Path) ->
         "ledger.0007_user_code": {"add-not-null-without-default"},
     }
     assert rehearsed.staging_after == rehearsed.staging_before
+
+
+def test_a_source_the_superuser_owns_is_migrated_as_the_copys_superuser(staging: Staging, tmp_path: Path) -> None:
+    """Where migrations ran as the superuser, the copy's superuser stands in (what it may do, the source's may)."""
+    server = staging.roles["shop_db"].owner.server
+    server.create_database("superowned_shop")
+    config = yaml.safe_load(staging.owner.config.read_text())
+    config["databases"]["shop_db"].update(name="superowned_shop", user="postgres", password=server.password)
+    path = tmp_path / "superowned.yaml"
+    path.write_text(yaml.safe_dump(config))
+    migrated = manage("migrate_all", "--database", "shop_db", config=path, env=release("v1"), timeout=TIMEOUT)
+    assert migrated.returncode == 0, migrated.stderr
+    args = ("--database", "shop_db", "--allow-writable-source", "--json", "--output", str(tmp_path / "report"))
+    result = manage("rehearse_migrations", *args, config=path, env=release("extension"), timeout=TIMEOUT)
+    assert result.returncode == 0, result.stderr
+    entry = json.loads(result.stdout)["aliases"]["shop_db"]
+    assert entry["owner"] == "postgres" and entry["migrations"][0]["migration"] == EXTENSION
+    assert entry["canary_role"] is None  # no other role may write there
