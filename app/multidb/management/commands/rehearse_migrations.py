@@ -56,44 +56,7 @@ class Command(BaseCommand):
             "--output", metavar="DIR", help="Directory for report.md and report.json (default: build/rehearsals/...)."
         )
         parser.add_argument("--json", action="store_true", help="No progress; print the JSON report on stdout.")
-        parser.add_argument(
-            "--fail-on",
-            choices=("dangerous", "incompatible", "none"),
-            default="incompatible",
-            help="Exit 1 on findings of this level: dangerous (locks, blocked traffic, rewrites) counts incompatible "
-            "ones too; incompatible (drops, renames, what the owner may not run); none. Default: incompatible.",
-        )
-        parser.add_argument(
-            "--lock-threshold",
-            type=float,
-            default=1.0,
-            metavar="SECONDS",
-            help="Flag a lock blocking writes (SHARE and up) held at least this long (default 1).",
-        )
-        parser.add_argument(
-            "--lock-min-rows",
-            type=int,
-            default=10_000,
-            metavar="N",
-            help="...on a table of at least N rows (default 10000).",
-        )
-        parser.add_argument(
-            "--canary-wait",
-            type=float,
-            default=1.0,
-            metavar="SECONDS",
-            help="Flag a migration during which a canary query waited this long (default 1).",
-        )
-        parser.add_argument(
-            "--previous-release",
-            metavar="REF_OR_DIR",
-            help="After migrating, run this release (a git ref of this checkout, or a release directory with "
-            "app/manage.py) against the copies: a read and a write of every model; what breaks is incompatible.",
-        )
-        parser.add_argument("--no-canary", action="store_true", help="No canary traffic during the migrations.")
-        parser.add_argument(
-            "--no-lock-sampling", action="store_true", help="Do not sample pg_locks during the migrations."
-        )
+        _add_watch_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         from multidb.rehearsal.findings import Thresholds
@@ -217,6 +180,46 @@ class Command(BaseCommand):
             f"see {output / 'report.md'}",
             returncode=1,
         )
+
+
+def _add_watch_arguments(parser: ArgumentParser) -> None:
+    """The options of what a rehearsal watches and flags (issue 15): levels, thresholds, previous release."""
+    parser.add_argument(
+        "--fail-on",
+        choices=("dangerous", "incompatible", "none"),
+        default="incompatible",
+        help="Exit 1 on findings of this level: dangerous (locks, blocked traffic, rewrites) counts incompatible "
+        "ones too; incompatible (drops, renames, what the owner may not run); none. Default: incompatible.",
+    )
+    parser.add_argument(
+        "--lock-threshold",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="Flag a lock blocking writes (SHARE and up) held at least this long (default 1).",
+    )
+    parser.add_argument(
+        "--lock-min-rows",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="...on a table of at least N rows (default 10000).",
+    )
+    parser.add_argument(
+        "--canary-wait",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="Flag a migration during which a canary query waited this long (default 1).",
+    )
+    parser.add_argument(
+        "--previous-release",
+        metavar="REF_OR_DIR",
+        help="After migrating, run this release (a git ref of this checkout, or a release directory with "
+        "app/manage.py) against the copies: a read and a write of every model; what breaks is incompatible.",
+    )
+    parser.add_argument("--no-canary", action="store_true", help="No canary traffic during the migrations.")
+    parser.add_argument("--no-lock-sampling", action="store_true", help="Do not sample pg_locks during the migrations.")
 
 
 # The command's options that are rehearsal Options of the same name.
