@@ -37,11 +37,18 @@ class Rehearsed:
     staging_after: dict[str, Any]
 
 
-def rehearse(staging: Staging, output: Path, release_name: str, *args: str, writer: bool = False) -> Rehearsed:
+def rehearse(
+    staging: Staging,
+    output: Path,
+    release_name: str,
+    *args: str,
+    writer: bool = False,
+    env: dict[str, str] | None = None,
+) -> Rehearsed:
     before = staging.fingerprint()
     stack = staging.owner if writer else staging.reader
     command = ("rehearse_migrations", "--output", str(output), *args)
-    result = manage(*command, config=stack.config, env=release(release_name), timeout=TIMEOUT)
+    result = manage(*command, config=stack.config, env={**release(release_name), **(env or {})}, timeout=TIMEOUT)
     report_file = output / "report.json"
     report = json.loads(report_file.read_text()) if report_file.exists() else {}
     return Rehearsed(result, report, output, before, staging.fingerprint())

@@ -8,7 +8,13 @@ One word per concept, in module, class and function names, messages and comments
 - dump: the transfer of one source into its clone server, pg_dump piped or staged into pg_restore (dump.py).
 - step: one per-alias unit of work in its own thread: check the source, start, dump, count and remove,
   verify the source (steps.py); the runner orders the steps and runs migrate_all on the clones (runner.py,
-  migrate.py).
+  migrate.py, child.py).
+- owner: the source's roles recreated in the clone before the dump, so owners and grants restore and migrate_all
+  runs as the owner role (owner.py).
+- watch: what is observed while migrate_all runs: a lock sampler (observe.py) and canary traffic as the runtime
+  role (canary.py) per clone (watch.py); findings come from them, from static checks of each migration's SQL
+  (checks.py), from privilege failures (findings.py) and from the previous release run against the migrated
+  clones (previous.py).
 
 The command's output (terminal lines, JSON and Markdown report) keeps the users' word "copy" for the clone and
 its dump: its keys and wording are an interface that scripts, the Ansible role and README rely on.

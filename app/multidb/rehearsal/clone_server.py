@@ -64,6 +64,7 @@ class CloneServer:
             self.container.with_network(network)
         self.port = 0
         self.removed = False
+        self.login: tuple[str, str] | None = None  # (role, password) migrate_all runs as; None: the superuser
 
     def start(self) -> None:
         """Start and wait until psql answers inside the container, then read the loopback port."""
@@ -76,11 +77,12 @@ class CloneServer:
         return str(wrapped.id) if wrapped is not None else None
 
     def settings(self) -> dict[str, Any]:
-        """The config keys pointing an alias at this clone server (as its superuser: the dump brings no roles)."""
+        """The config keys pointing an alias at this clone server, as the source's owner role once recreated."""
+        user, password = self.login or (SUPERUSER, self.password)
         return {
             "name": self.dbname,
-            "user": SUPERUSER,
-            "password": self.password,
+            "user": user,
+            "password": password,
             "host": "127.0.0.1",
             "port": self.port,
         }

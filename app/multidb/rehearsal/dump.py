@@ -17,11 +17,10 @@ from typing import IO, Any
 from .clone_server import LABEL, CloneServer
 from .source import READ_ONLY_OPTIONS, Source
 
-# The clone server gets no roles, grants, owners, tablespaces or replication objects of the source: it is
-# migrated as its superuser, and a subscription restored there would connect to other servers.
+# Owners and grants are restored (owner.recreate() made the source's roles first: the clone is migrated as the
+# owner role); tablespaces and replication objects are not: a subscription restored there would connect to
+# other servers.
 _RESTORE_FILTERS = (
-    "--no-owner",
-    "--no-privileges",
     "--no-tablespaces",
     "--no-publications",
     "--no-subscriptions",

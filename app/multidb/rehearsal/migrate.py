@@ -10,11 +10,12 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..config import ProjectConfig
+from .child import PLANNED, STARTING
 
 # migrate_all's live progress line: "  <alias>: applied <app.migration> (<seconds>s)".
 _PROGRESS = re.compile(r"^\s+(?P<alias>[a-z][a-z0-9_]*): (?P<message>.+)$")
@@ -26,6 +27,8 @@ class MigrateRun:
 
     aliases: dict[str, dict[str, Any]]
     error: str | None  # set when migrate_all stopped before migrating (exit 2: bad config, missing migrations)
+    # The plan only: alias -> each due migration's operations and SQL (sqlmigrate), see child.py.
+    statements: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def config_for_clones(config: ProjectConfig, clones: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -55,13 +58,14 @@ def plan_and_migrate(
     app_dir: Path,
     on_plan: Callable[[MigrateRun], None] = lambda plan: None,
     on_line: Callable[[str, str], None] = lambda alias, message: None,
+    on_start: Callable[[str, str], None] = lambda alias, migration: None,
 ) -> tuple[MigrateRun, MigrateRun]:
     """`migrate_all --plan`, then `migrate_all`, on `config` (YAML is a superset of JSON), in one child process
     under this process's settings module, so a test's or a release's migrations are the ones rehearsed; one
     Django start-up for both, system checks included as on the command line."""
     with tempfile.TemporaryDirectory(prefix="rehearsal-") as workdir:
         config_file = Path(workdir) / "clones.yaml"
-        reports = Path(workdir) / "plan.json", Path(workdir) / "migrate.json"
+        reports = Path(workdir) / "plan.json", Path(workdir) / "migrate.json", Path(workdir) / "statements.json"
         config_file.write_text(json.dumps(config))
         config_file.chmod(0o600)  # the clone servers' passwords
         common = ["--jobs", str(jobs), *(arg for alias in aliases for arg in ("--database", alias))]
@@ -74,9 +78,12 @@ def plan_and_migrate(
             try:
                 for line in process.stdout or ():
                     match = _PROGRESS.match(line.rstrip())
-                    if line.rstrip() == _PLANNED:
+                    if line.rstrip() == PLANNED:
                         planned = True
-                        on_plan(_read(reports[0], "no plan"))
+                        on_plan(_read(reports[0], "no plan", reports[2]))
+                    elif line.startswith(STARTING):
+                        alias, migration = line.split()[-2:]
+                        on_start(alias, migration)
                     elif match:
                         on_line(match["alias"], match["message"])
                 code = process.wait()
@@ -87,41 +94,25 @@ def plan_and_migrate(
             errors.seek(0)
             lines = [line for line in errors.read().splitlines() if line.strip()]
         last = lines[-1].removeprefix("CommandError: ") if lines else f"exit code {code}"
-        plan = _read(reports[0], last)
+        plan = _read(reports[0], last, reports[2])
         if not planned:
             on_plan(plan)
         return plan, _read(reports[1], last)
 
 
-def _read(report: Path, error: str) -> MigrateRun:
+def _read(report: Path, error: str, statements: Path | None = None) -> MigrateRun:
     if not report.exists():
         return MigrateRun({}, error)
-    return MigrateRun({entry["alias"]: entry for entry in json.loads(report.read_text())["aliases"]}, None)
+    aliases = {entry["alias"]: entry for entry in json.loads(report.read_text())["aliases"]}
+    found = json.loads(statements.read_text()) if statements and statements.exists() else {}
+    return MigrateRun(aliases, None, found)
 
 
-# manage.py's start-up (app/ on sys.path, the settings module), then migrate_all twice: a plan, then the run.
-# argv: app dir, plan report, migrate report, then migrate_all's common arguments. Between the two it prints
-# _PLANNED, so the parent reports the plan before the first migration's line.
-_PLANNED = "rehearsal: plan written"  # as printed by _CHILD
+# manage.py's start-up then child.main (argv: app dir, plan, migrate and statements reports, migrate_all's common
+# arguments): the plan, the due migrations' SQL, then the run, announcing each migration as it starts.
 _CHILD = """
-import os, sys
+import sys
 sys.path.insert(0, sys.argv[1])
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-import django
-from django.core.management import call_command
-from django.core.management.base import CommandError
-from multidb.errors import ConfigError
-try:
-    django.setup()
-except ConfigError as error:
-    sys.exit(f"config error: {error}")
-for report, extra in ((sys.argv[2], ["--plan"]), (sys.argv[3], [])):
-    try:
-        call_command("migrate_all", "--json", report, *extra, *sys.argv[4:], skip_checks=False)
-    except CommandError as error:
-        print(f"CommandError: {error}", file=sys.stderr, flush=True)
-        if not os.path.exists(report):  # stopped before migrating (exit 2, failed checks): so would the run
-            sys.exit(2)
-    if extra:
-        print("rehearsal: plan written", flush=True)
+from multidb.rehearsal.child import main
+main(sys.argv[1:])
 """

@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .report_watch import alias_details, summary_table
+
 # Keys and wording are an interface (scripts, the Ansible role, README): the report says "copy" for the database
 # in a clone server and for its dump, as users do; the code says clone server and dump.
 
@@ -26,6 +28,7 @@ class AliasReport:
     image: str = ""  # the clone server's
     container: str | None = None  # the clone server's container id
     copy_method: str = ""  # how the dump was made (pg_dump/pg_restore formats, where they ran)
+    owner: str = ""  # the source's role recreated in the copy that migrate_all ran as
     status: str = "pending"  # ok | failed | pending (not reached)
     error: str | None = None
     failed_migration: str | None = None
@@ -35,6 +38,13 @@ class AliasReport:
     rows: dict[str, dict[str, int | None]] = field(default_factory=dict)  # table -> source, clone before/after
     source_unchanged: bool | None = None  # None: not verified (never snapshotted)
     source_changes: list[str] = field(default_factory=list)
+    # What the clone showed while migrating (watch.py): migration -> seconds, wal_bytes, locks, statements, canary
+    observed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    figures: dict[str, int] = field(default_factory=dict)  # wal_bytes, size_before, size_after (the whole run)
+    findings: list[dict[str, Any]] = field(default_factory=list)  # kind, rule, severity, migration, detail, fix
+    canary_role: str | None = None  # the role the canary traffic ran as (None: no canary)
+    canary_error: str | None = None
+    sampler_error: str | None = None  # the lock sampler stopped early (the locks listed are partial)
 
     def fail(self, error: str, migration: str | None = None) -> None:
         self.status, self.error, self.failed_migration = "failed", error, migration
@@ -62,6 +72,11 @@ class Report:
         return [entry for entry in self.aliases.values() if entry.status != "ok"]
 
     @property
+    def findings(self) -> list[dict[str, Any]]:
+        """Every alias's findings, each naming its alias."""
+        return [{"alias": e.alias, **f} for e in self.aliases.values() for f in e.findings]
+
+    @property
     def source_unchanged(self) -> bool:
         return all(entry.source_unchanged for entry in self.aliases.values())
 
@@ -78,6 +93,8 @@ class Report:
         kind = "schema only (no rows copied)" if self.schema_only else "schema and data"
         lines = [
             f"# Migration rehearsal: {self.environment}",
+            "",
+            *summary_table(list(self.aliases.values())),
             "",
             f"- Verdict: **migrate_all {verdict}**",
             f"- Config: `{self.config}`; copies: {kind}; started {self.started}; total {self.seconds:.1f}s",
@@ -105,7 +122,7 @@ def _alias_section(entry: AliasReport) -> list[str]:
         f"## {entry.alias}{role}",
         "",
         f"- Source: {entry.source}, PostgreSQL {entry.server_version or '?'}; {entry.access}{history}",
-        f"- Copy: {entry.image}, {entry.copy_method or 'not made'}",
+        f"- Copy: {entry.image}, {entry.copy_method or 'not made'}; migrated as {entry.owner or '?'}",
     ]
     if entry.error:
         where = f" in `{entry.failed_migration}`" if entry.failed_migration else ""
@@ -117,6 +134,7 @@ def _alias_section(entry: AliasReport) -> list[str]:
             lines.append(f"| {name} | {'**failed**' if name == entry.failed_migration else 'not reached'} |")
         if not entry.plan:
             lines.append("| (nothing to apply) | |")
+    lines += alias_details(entry)
     if entry.rows:
         lines += ["", "| table | source rows | copy before | copy after |", "|---|---|---|---|"]
         for table, counts in entry.rows.items():

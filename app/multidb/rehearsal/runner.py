@@ -6,7 +6,8 @@ import time
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,20 @@ from .clone_server import CloneServer, choose_image, docker_available, remove_le
 from .dump import DumpError, DumpTools, find_dump_tools, stop_dumps
 from .errors import RehearsalError
 from .migrate import MigrateRun, config_for_clones, plan_and_migrate
+from .previous import release_tree, run_previous
 from .report import AliasReport, Report
 from .source import Snapshot, Source
-from .steps import Progress, check_sources, count_and_remove, dump_source, start_clone_server, verify_source
+from .steps import (
+    Progress,
+    check_sources,
+    count_and_remove,
+    dump_source,
+    ready_aliases,
+    record_migrate,
+    start_clone_server,
+    verify_source,
+)
+from .watch import Watch, WatchOptions
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,8 @@ class Options:
     dump_jobs: int = 1  # > 1: directory format, pg_dump/pg_restore -j N
     image: str | None = None
     pg_tools: str = "auto"  # auto | host | container
+    watch: WatchOptions = field(default_factory=WatchOptions)  # lock sampling, canary, thresholds
+    previous_release: str | None = None  # a git ref or release directory run against the migrated clones
 
 
 def rehearse(
@@ -57,6 +71,9 @@ def rehearse(
     }
     tools = {major: _dump_tools(major, options.pg_tools) for major in set(majors.values())}
     servers: dict[str, CloneServer] = {}
+    cleanup = ExitStack()
+    previous = options.previous_release
+    tree = cleanup.enter_context(release_tree(base_dir, previous)) if previous else None
     pool = ThreadPoolExecutor(max_workers=max(1, 2 * len(majors)), thread_name_prefix="rehearsal")
     try:
         network = run_network(report.run_id)
@@ -66,7 +83,7 @@ def rehearse(
         }
         dump_tools = {alias: tools[major] for alias, major in majors.items()}
         befores = _start_and_dump(pool, sources, servers, dump_tools, options, report, progress)
-        _migrate(config, table, servers, options, base_dir, report, progress)
+        _migrate(config, table, servers, options, base_dir, report, progress, tree)
         _count_and_verify(pool, sources, servers, befores, report, progress)
     finally:
         # After an error or an interruption: stop pg_dump/pg_restore, remove what is left (a clone server still
@@ -76,6 +93,7 @@ def rehearse(
         _remove(servers, report)
         pool.shutdown(wait=True)
         report.leftovers = remove_leftovers(report.run_id)
+        cleanup.close()
     report.seconds = time.monotonic() - started
     return report
 
@@ -163,65 +181,51 @@ def _migrate(
     base_dir: Path,
     report: Report,
     progress: Progress,
+    tree: Path | None,
 ) -> None:
-    """migrate_all --plan, then migrate_all, on the aliases whose clone and history clone are both there."""
-    ready = _ready(table, report)
+    """migrate_all --plan, then migrate_all, on the aliases whose clone and history clone are both there; then the
+    previous release in `tree` (if any) against the migrated clones."""
+    ready = ready_aliases(table, report)
     if not ready:
         return
     clones = {alias: servers[alias].settings() for alias, entry in report.aliases.items() if entry.status == "ok"}
+    watch = Watch(config, servers, ready, options.watch)
 
     def on_plan(plan: MigrateRun) -> None:
+        watch.plan = plan
         for alias in ready:
             steps = plan.aliases.get(alias, {}).get("steps", [])
             due = report.aliases[alias].plan = [step["migration"] for step in steps if not step["noop"]]
             progress(alias, f"plan: {len(due)} to apply{': ' + ', '.join(due) if due else ''}")
 
     def on_line(alias: str, message: str) -> None:
+        watch.on_line(alias, message)
         progress(alias, f"migrate: {message}")
 
-    plan, run = plan_and_migrate(
-        config_for_clones(config, clones),
-        ready,
-        jobs=options.jobs,
-        app_dir=base_dir / "app",
-        on_plan=on_plan,
-        on_line=on_line,
-    )
+    try:
+        watch.begin(report.aliases)
+        plan, run = plan_and_migrate(
+            config_for_clones(config, clones),
+            ready,
+            jobs=options.jobs,
+            app_dir=base_dir / "app",
+            on_plan=on_plan,
+            on_line=on_line,
+            on_start=watch.on_start,
+        )
+    finally:
+        watch.finish()
     report.migrate_all_error = plan.error or run.error
     for alias in ready:
-        _record_migrate(report, alias, run.aliases.get(alias), progress)
-
-
-def _ready(table: RoutingTable, report: Report) -> list[str]:
-    """The migrated aliases whose clone and history clone are both there; the others fail here."""
-    ready = []
-    for alias in table.migratable:  # migrate_all's order
-        entry = report.aliases.get(alias)
-        if entry is None or not entry.migrated:
-            continue
-        holder = report.aliases[table.migratable[alias]]
-        if entry.status == "ok" and holder.status != "ok":
-            entry.fail(f"not migrated: the clone of {holder.alias}, which holds its history, failed")
-        elif entry.status == "ok":
-            ready.append(alias)
-    return ready
-
-
-def _record_migrate(report: Report, alias: str, result: dict[str, Any] | None, progress: Progress) -> None:
-    """One alias's part of migrate_all's JSON report, into its entry."""
-    entry = report.aliases[alias]
-    if result is None:
-        entry.fail(f"migrate_all did not run: {report.migrate_all_error}")
-        return
-    entry.migrations = [
-        {"migration": s["migration"], "seconds": s["seconds"]} for s in result["steps"] if not s["noop"]
-    ]
-    entry.seconds["migrate"] = result["seconds"]
-    if result["status"] == "failed":
-        entry.fail(result["reason"], result["failed_migration"])
-        progress(alias, f"migrate: FAILED in {result['failed_migration'] or '?'}: {result['reason']}")
-    else:
-        progress(alias, f"migrate: ok, {len(entry.migrations)} applied in {result['seconds']:.2f}s")
+        record_migrate(report, alias, run.aliases.get(alias), progress)
+    watch.record(report.aliases)
+    migrated = [alias for alias in ready if report.aliases[alias].status == "ok"]
+    if tree is not None and migrated:
+        # As the app runs it: each alias as its runtime role (the owner where the clone has none).
+        runtime = {alias: {**settings, **watch.runtime.get(alias, {})} for alias, settings in clones.items()}
+        for alias, broken in run_previous(tree, config_for_clones(config, runtime), migrated).items():
+            report.aliases[alias].findings += broken
+            progress(alias, f"previous release: {f'{len(broken)} model access(es) broken' if broken else 'ok'}")
 
 
 def _remove(servers: Mapping[str, CloneServer], report: Report) -> None:

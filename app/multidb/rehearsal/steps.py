@@ -5,11 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
+from typing import Any
 
+from ..routing import RoutingTable
 from ..text import one_line
-from .clone_server import CloneServer
+from .clone_server import SUPERUSER, CloneServer
 from .dump import DumpTools, dump_and_restore
 from .errors import RehearsalError
+from .owner import recreate
 from .report import AliasReport, Report
 from .source import HISTORY_TABLES, Snapshot, Source, exported_snapshot, server_major, take_snapshot, write_access
 
@@ -86,6 +89,10 @@ def dump_source(
             except Exception as error:
                 raise RuntimeError(f"the clone server did not start: {one_line(error)}") from error
             entry.container = server.container_id
+            with server.connect() as clone:
+                roles = recreate(connection, clone, server.dbname)
+            server.login = (roles.owner.role, roles.owner.password) if roles.owner else None
+            entry.owner = roles.owner.role if roles.owner else SUPERUSER
             # --schema-only still dumps the migration history: without it every migration would look due.
             history = [name for name in before.rows if name.removeprefix("public.") in HISTORY_TABLES]
             without_rows = [name for name in before.rows if name not in history] if schema_only else []
@@ -145,3 +152,35 @@ def verify_source(source: Source, before: Snapshot | None, entry: AliasReport, p
     entry.source_unchanged = not entry.source_changes
     verdict = "unchanged" if entry.source_unchanged else "CHANGED: " + "; ".join(entry.source_changes)
     progress(entry.alias, f"source: {verdict} (recorded migrations and rows per table)")
+
+
+def ready_aliases(table: RoutingTable, report: Report) -> list[str]:
+    """The migrated aliases whose clone and history clone are both there; the others fail here."""
+    ready = []
+    for alias in table.migratable:  # migrate_all's order
+        entry = report.aliases.get(alias)
+        if entry is None or not entry.migrated:
+            continue
+        holder = report.aliases[table.migratable[alias]]
+        if entry.status == "ok" and holder.status != "ok":
+            entry.fail(f"not migrated: the clone of {holder.alias}, which holds its history, failed")
+        elif entry.status == "ok":
+            ready.append(alias)
+    return ready
+
+
+def record_migrate(report: Report, alias: str, result: dict[str, Any] | None, progress: Progress) -> None:
+    """One alias's part of migrate_all's JSON report, into its entry."""
+    entry = report.aliases[alias]
+    if result is None:
+        entry.fail(f"migrate_all did not run: {report.migrate_all_error}")
+        return
+    entry.migrations = [
+        {"migration": s["migration"], "seconds": s["seconds"]} for s in result["steps"] if not s["noop"]
+    ]
+    entry.seconds["migrate"] = result["seconds"]
+    if result["status"] == "failed":
+        entry.fail(result["reason"], result["failed_migration"])
+        progress(alias, f"migrate: FAILED in {result['failed_migration'] or '?'}: {result['reason']}")
+    else:
+        progress(alias, f"migrate: ok, {len(entry.migrations)} applied in {result['seconds']:.2f}s")

@@ -56,9 +56,12 @@ class Command(BaseCommand):
             "--output", metavar="DIR", help="Directory for report.md and report.json (default: build/rehearsals/...)."
         )
         parser.add_argument("--json", action="store_true", help="No progress; print the JSON report on stdout.")
+        _add_watch_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from multidb.rehearsal.findings import Thresholds
         from multidb.rehearsal.runner import Options, rehearse  # imports Testcontainers: only when rehearsing
+        from multidb.rehearsal.watch import WatchOptions
 
         table = current_table()
         selected = tuple(options["databases"] or ())
@@ -69,6 +72,10 @@ class Command(BaseCommand):
             )
         if options["jobs"] < 1 or options["dump_jobs"] < 1:
             raise CommandError("--jobs and --dump-jobs must be at least 1", returncode=2)
+        if min(options["lock_threshold"], options["lock_min_rows"], options["canary_wait"]) < 0:
+            raise CommandError("--lock-threshold, --lock-min-rows and --canary-wait must be 0 or more", returncode=2)
+        limits = Thresholds(options["lock_threshold"], options["lock_min_rows"], options["canary_wait"])
+        watch = WatchOptions(canary=not options["no_canary"], sample=not options["no_lock_sampling"], limits=limits)
         quiet = options["json"]
         started, lock = time.monotonic(), threading.Lock()
         width = max(len(alias) for alias in table.aliases)
@@ -90,7 +97,7 @@ class Command(BaseCommand):
                 settings.DATABASES,
                 config_path=str(settings.CONFIG_PATH),
                 base_dir=Path(settings.BASE_DIR),
-                options=Options(databases=selected, **{key: options[key] for key in _PASSED_ON}),
+                options=Options(databases=selected, watch=watch, **{key: options[key] for key in _PASSED_ON}),
                 progress=progress,
             )
         except RehearsalError as error:
@@ -109,7 +116,7 @@ class Command(BaseCommand):
             self.stdout.write(report.as_json())
         else:
             self._summary(report, output)
-        self._finish(report, output)
+        self._finish(report, output, options["fail_on"])
 
     def _default_output(self, report: Report) -> Path:
         stamp = report.started.replace("-", "").replace(":", "").removesuffix("+0000") + "Z"
@@ -135,6 +142,13 @@ class Command(BaseCommand):
                 applied = ", ".join(f"{m['migration']} {m['seconds']:.2f}s" for m in entry.migrations)
                 line = self.style.SUCCESS(f"ok      {applied or 'nothing to apply'}")
             self.stdout.write(f"{entry.alias:<{width}}  {line}")
+            if entry.findings:
+                levels = [sum(f["severity"] == lv for f in entry.findings) for lv in ("dangerous", "incompatible")]
+                rules = ", ".join(sorted({f["rule"] for f in entry.findings}))
+                self.stdout.write(
+                    f"{'':<{width}}  "
+                    + self.style.WARNING(f"findings: {levels[0]} dangerous, {levels[1]} incompatible ({rules})")
+                )
         untouched = "unchanged" if report.source_unchanged else self.style.WARNING("CHANGED or not verified")
         containers = (
             f"{len(report.containers)} container(s) removed"
@@ -144,8 +158,18 @@ class Command(BaseCommand):
         self.stdout.write(f"source: {untouched}; {containers}; total {report.seconds:.1f}s")
         self.stdout.write(f"report: {output / 'report.md'} (and report.json)")
 
-    def _finish(self, report: Report, output: Path) -> None:
+    def _finish(self, report: Report, output: Path, fail_on: str) -> None:
+        from multidb.rehearsal.findings import failing
+
         if report.ok:
+            found = failing(report.findings, fail_on)
+            if found:
+                listed = "; ".join(f"{f['migration']}: {f['rule']}" for f in found[:5])
+                raise CommandError(
+                    f"{len(found)} finding(s) at --fail-on {fail_on}: {listed}{'...' if len(found) > 5 else ''}; "
+                    f"see {output / 'report.md'}",
+                    returncode=1,
+                )
             return
         failed = [
             f"{e.alias}" + (f" in {e.failed_migration}" if e.failed_migration else "") + f" ({e.error})"
@@ -158,8 +182,48 @@ class Command(BaseCommand):
         )
 
 
+def _add_watch_arguments(parser: ArgumentParser) -> None:
+    """The options of what a rehearsal watches and flags (issue 15): levels, thresholds, previous release."""
+    parser.add_argument(
+        "--fail-on",
+        choices=("dangerous", "incompatible", "none"),
+        default="incompatible",
+        help="Exit 1 on findings of this level: dangerous (locks, blocked traffic, rewrites) counts incompatible "
+        "ones too; incompatible (drops, renames, what the owner may not run); none. Default: incompatible.",
+    )
+    parser.add_argument(
+        "--lock-threshold",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="Flag a lock blocking writes (SHARE and up) held at least this long (default 1).",
+    )
+    parser.add_argument(
+        "--lock-min-rows",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="...on a table of at least N rows (default 10000).",
+    )
+    parser.add_argument(
+        "--canary-wait",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="Flag a migration during which a canary query waited this long (default 1).",
+    )
+    parser.add_argument(
+        "--previous-release",
+        metavar="REF_OR_DIR",
+        help="After migrating, run this release (a git ref of this checkout, or a release directory with "
+        "app/manage.py) against the copies: a read and a write of every model; what breaks is incompatible.",
+    )
+    parser.add_argument("--no-canary", action="store_true", help="No canary traffic during the migrations.")
+    parser.add_argument("--no-lock-sampling", action="store_true", help="Do not sample pg_locks during the migrations.")
+
+
 # The command's options that are rehearsal Options of the same name.
-_PASSED_ON = ("allow_writable_source", "schema_only", "jobs", "dump_jobs", "image", "pg_tools")
+_PASSED_ON = ("allow_writable_source", "schema_only", "jobs", "dump_jobs", "image", "pg_tools", "previous_release")
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
