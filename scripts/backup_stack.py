@@ -88,9 +88,17 @@ def check_repository(server: Server, *, new_cluster_ok: bool = False) -> None:
             return
     result = in_server(server, "pgbackrest", "check", check=False)
     if result.returncode != 0:
-        lines = (result.stderr or result.stdout).strip().splitlines() or ["no output"]
-        error = next((line.strip() for line in lines if "ERROR" in line), lines[-1].strip())
+        error = error_line(result.stderr or result.stdout)
         raise BadInputError(f"the repository fails pgbackrest check for {server.alias} ({server.service}): {error}")
+
+
+def error_line(output: str) -> str:
+    """pgBackRest's ERROR line (with its cause when it ends in a colon), not the HINT lines after it."""
+    lines = [line.strip() for line in output.strip().splitlines()] or ["no output"]
+    index = next((i for i, line in enumerate(lines) if line.startswith("ERROR")), len(lines) - 1)
+    if lines[index].endswith(":") and index + 1 < len(lines):
+        return f"{lines[index]} {lines[index + 1]}"
+    return lines[index]
 
 
 def load(server: Server) -> Server:

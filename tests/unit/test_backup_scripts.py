@@ -130,3 +130,16 @@ def test_a_restore_against_a_repository_failing_check_is_refused_and_stops_nothi
     assert err.count("\n") == 1
     assert compose_calls == []  # nothing stopped, nothing restored
     assert not [command for command in runner.commands if "restore" in command]
+
+
+def test_the_refusal_quotes_pgbackrests_error_with_its_cause_not_its_hints() -> None:
+    output = (
+        "ERROR: [055]: unable to load info file 'a/archive.info' or 'a/archive.info.copy':\n"
+        "       FileMissingError: unable to open missing file 'a/archive.info' for read\n"
+        "       HINT: has a stanza-create been performed?\n"
+    )
+    assert backup_stack.error_line(output) == (
+        "ERROR: [055]: unable to load info file 'a/archive.info' or 'a/archive.info.copy':"
+        " FileMissingError: unable to open missing file 'a/archive.info' for read"
+    )
+    assert backup_stack.error_line("WARN: x\nERROR: [082]: not archived\n  HINT: y\n") == "ERROR: [082]: not archived"
