@@ -6,7 +6,8 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from backup_stack import BadInputError, Server, fail, in_server, load, servers, size
+import backup_stack
+from backup_stack import BadInputError, Server, fail, in_server, servers, size
 
 TYPES = ("full", "diff", "incr")
 
@@ -17,6 +18,10 @@ def main(argv: list[str]) -> int:
         if kind not in TYPES:
             raise BadInputError(f"TYPE={kind} is not a backup type: use TYPE=full, diff or incr")
         targets = servers()
+        # A repository that fails `pgbackrest check` (archiving broken, a stanza of another cluster, an
+        # unreadable repository) is refused before any backup starts, with pgBackRest's error.
+        with ThreadPoolExecutor(max_workers=len(targets)) as pool:
+            list(pool.map(backup_stack.check_repository, targets))
     except BadInputError as error:
         return fail("backup", error)
     with ThreadPoolExecutor(max_workers=len(targets)) as pool:
@@ -35,7 +40,7 @@ def backup(server: Server, kind: str) -> tuple[bool, str]:
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()
         return False, f"backup: {server.alias} ({server.service}) failed: {detail[-1] if detail else 'no output'}"
-    newest = load(server).backups[-1]
+    newest = backup_stack.load_backups(server).backups[-1]
     return True, (
         f"{server.alias:<10} {newest.type:<4} backup {newest.label}  {size(newest.size)} in the repository"
         f" (database {size(newest.database_size)}), {took:.1f} s"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -74,16 +75,48 @@ def in_server(server: Server, *command: str, check: bool = True) -> subprocess.C
     return compose("exec", "-T", "--user", "postgres", server.service, *command, check=check)
 
 
+def check_repository(server: Server, *, new_cluster_ok: bool = False) -> None:
+    """Refuse (BadInputError) when `pgbackrest check` fails for the server; it also archives the current WAL
+    segment. With new_cluster_ok, a server that is not the cluster its stanza backs up (a lost volume
+    initialised afresh, which only a restore mends) is let through unchecked: it cannot pass."""
+    if new_cluster_ok:
+        control = in_server(server, "bash", "-c", 'pg_controldata -D "$PGDATA"', check=False).stdout
+        found = re.search(r"system identifier:\s+(\d+)", control)
+        info = in_server(server, "pgbackrest", "info", "--output=json", check=False).stdout
+        stanza = re.search(r'"system-id":(\d+)', info)
+        if found and stanza and found.group(1) != stanza.group(1):
+            return
+    result = in_server(server, "pgbackrest", "check", check=False)
+    if result.returncode != 0:
+        error = error_line(result.stderr or result.stdout)
+        raise BadInputError(f"the repository fails pgbackrest check for {server.alias} ({server.service}): {error}")
+
+
+def error_line(output: str) -> str:
+    """pgBackRest's ERROR line (with its cause when it ends in a colon), not the HINT lines after it."""
+    lines = [line.strip() for line in output.strip().splitlines()] or ["no output"]
+    index = next((i for i, line in enumerate(lines) if line.startswith("ERROR")), len(lines) - 1)
+    if lines[index].endswith(":") and index + 1 < len(lines):
+        return f"{lines[index]} {lines[index + 1]}"
+    return lines[index]
+
+
 def load(server: Server) -> Server:
     """Fill in the server's backups, stanza system id and last archived commit from the repository."""
+    load_backups(server)
+    last = in_server(server, "bash", RESTORABLE).stdout.strip()
+    server.last_commit = parse_time(last.replace(" UTC", "+00:00")) if last else None
+    return server
+
+
+def load_backups(server: Server) -> Server:
+    """Fill in the server's backups and stanza system id (`pgbackrest info`), not the last archived commit."""
     out = in_server(server, "pgbackrest", "info", "--output=json").stdout
     stanzas = json.loads(out or "[]")
     stanza = stanzas[0] if stanzas else {}
     server.backups = [_backup(item) for item in stanza.get("backup", [])]
     databases = stanza.get("db", [])
     server.system_id = databases[-1]["system-id"] if databases else None
-    last = in_server(server, "bash", RESTORABLE).stdout.strip()
-    server.last_commit = parse_time(last.replace(" UTC", "+00:00")) if last else None
     return server
 
 

@@ -14,7 +14,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from backup_stack import BadInputError, Server, compose, fail, in_server, load, parse_time, servers, show, size
+from backup_stack import (
+    BadInputError,
+    Server,
+    check_repository,
+    compose,
+    fail,
+    in_server,
+    load,
+    parse_time,
+    servers,
+    show,
+    size,
+)
 
 PROMOTE_TIMEOUT = 600  # seconds for a server to replay its WAL and promote
 
@@ -62,7 +74,8 @@ def make_plan(text: str, names: list[str]) -> Plan:
     if target and target > now:
         raise BadInputError(f"TIME={text} is in the future (now {show(now)})")
     with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
-        list(pool.map(check_repository, chosen))  # archives the current WAL of a healthy server first
+        # Archives the current WAL of a healthy server first; a fresh cluster (a lost volume) is what a restore is for.
+        list(pool.map(lambda server: check_repository(server, new_cluster_ok=True), chosen))
         list(pool.map(load, chosen))
     for server in chosen:
         if not server.backups:
@@ -76,21 +89,6 @@ def make_plan(text: str, names: list[str]) -> Plan:
     else:
         target = min(s.latest for s in chosen if s.latest)
     return Plan(chosen, target, everything=len(chosen) == len(everyone))
-
-
-def check_repository(server: Server) -> None:
-    """`pgbackrest check` on the server when it is the cluster the stanza backs up (it also archives the
-    current WAL segment). A fresh cluster (a lost volume initialised again) cannot pass and is skipped."""
-    control = in_server(server, "bash", "-c", 'pg_controldata -D "$PGDATA"', check=False).stdout
-    found = re.search(r"system identifier:\s+(\d+)", control)
-    info = in_server(server, "pgbackrest", "info", "--output=json", check=False).stdout
-    stanza = re.search(r'"system-id":(\d+)', info)
-    if found and stanza and found.group(1) != stanza.group(1):
-        return
-    result = in_server(server, "pgbackrest", "check", check=False)
-    if result.returncode != 0:
-        lines = (result.stderr or result.stdout).strip().splitlines() or ["no output"]
-        raise BadInputError(f"the repository fails pgbackrest check for {server.alias} ({server.service}): {lines[-1]}")
 
 
 def restore(plan: Plan, server: Server) -> str:

@@ -1,7 +1,8 @@
-"""scripts/restore.py's refusals and target choice, without a stack (the stack's repository is faked)."""
+"""scripts/restore.py's and backup.py's refusals and target choice, without a stack (the repository is faked)."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
+import backup
 import backup_stack
 import restore
 from backup_stack import Backup, BadInputError, Server
@@ -31,7 +33,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> dict[str, Server]:
     fake = {"default": _server("default"), "blog_db": _server("blog_db", last_commit=timedelta(minutes=-5)),
             "shop_db": _server("shop_db")}  # fmt: skip
     monkeypatch.setattr(restore, "servers", lambda: [Server(a, f"db-{a}", a) for a in fake])
-    monkeypatch.setattr(restore, "check_repository", lambda server: None)
+    monkeypatch.setattr(restore, "check_repository", lambda server, **_: None)
 
     def load(server: Server) -> Server:
         loaded = fake[server.alias]
@@ -77,3 +79,67 @@ def test_one_alias_is_not_everything(stack: dict[str, Server]) -> None:
 
 def test_sizes_are_human() -> None:
     assert [backup_stack.size(n) for n in (10, 5000, 6 * 1024**2)] == ["10 B", "4.9 KB", "6.0 MB"]
+
+
+class FakeRunner:
+    """Stands for `docker compose exec` into the servers: records every command, fails `pgbackrest check`
+    for the aliases in `failing` with pgBackRest's two-line error."""
+
+    def __init__(self, failing: set[str]) -> None:
+        self.failing, self.commands = failing, []  # type: list[tuple[str, ...]]
+
+    def __call__(self, server: Server, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        self.commands.append((server.alias, *command))
+        if command[:2] == ("pgbackrest", "check") and server.alias in self.failing:
+            error = f"ERROR: [082]: WAL segment of {server.stanza} was not archived before the 60000ms timeout\n"
+            return subprocess.CompletedProcess(command, 82, "", error + "       HINT: check the archive_command\n")
+        return subprocess.CompletedProcess(command, 0, "[]", "")
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch) -> FakeRunner:
+    fake = FakeRunner({"blog_db"})
+    for module in (backup_stack, backup, restore):
+        monkeypatch.setattr(module, "in_server", fake)
+    three = [Server(alias, f"db-{alias}", alias) for alias in ("default", "blog_db", "shop_db")]
+    for module in (backup, restore):
+        monkeypatch.setattr(module, "servers", lambda: [Server(s.alias, s.service, s.stanza) for s in three])
+    return fake
+
+
+def test_a_backup_against_a_repository_failing_check_is_refused_and_makes_none(
+    runner: FakeRunner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert backup.main(["backup.py", "full"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "backup: the repository fails pgbackrest check for blog_db (db-blog_db): ERROR: [082]: WAL segment"
+        " of blog_db was not archived before the 60000ms timeout\n"
+    )
+    assert not [command for command in runner.commands if "backup" in command]
+
+
+def test_a_restore_against_a_repository_failing_check_is_refused_and_stops_nothing(
+    runner: FakeRunner, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    compose_calls: list[tuple[str, ...]] = []
+    monkeypatch.setattr(restore, "compose", lambda *args, **kwargs: compose_calls.append(args))
+    assert restore.main(["restore.py", "", "blog_db"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("restore: the repository fails pgbackrest check for blog_db (db-blog_db): ERROR: [082]")
+    assert err.count("\n") == 1
+    assert compose_calls == []  # nothing stopped, nothing restored
+    assert not [command for command in runner.commands if "restore" in command]
+
+
+def test_the_refusal_quotes_pgbackrests_error_with_its_cause_not_its_hints() -> None:
+    output = (
+        "ERROR: [055]: unable to load info file 'a/archive.info' or 'a/archive.info.copy':\n"
+        "       FileMissingError: unable to open missing file 'a/archive.info' for read\n"
+        "       HINT: has a stanza-create been performed?\n"
+    )
+    assert backup_stack.error_line(output) == (
+        "ERROR: [055]: unable to load info file 'a/archive.info' or 'a/archive.info.copy':"
+        " FileMissingError: unable to open missing file 'a/archive.info' for read"
+    )
+    assert backup_stack.error_line("WARN: x\nERROR: [082]: not archived\n  HINT: y\n") == "ERROR: [082]: not archived"
