@@ -58,4 +58,4 @@ manage: compose-files ## Run manage.py in the running app container: make manage
 	@$(COMPOSE) exec $$([ -t 0 ] || echo -T) app python app/manage.py $(ARGS)
 
 test-e2e: venv bootstrap ## Run the end-to-end tests against a separate Compose stack
-	$(PY) -m pytest tests/e2e/test_stack.py tests/e2e/test_edge_compose.py tests/e2e/test_browser.py tests/e2e/test_backup.py tests/e2e/test_replica_profile.py tests/e2e/test_add_database.py -m e2e -q
+	$(PY) -m pytest tests/e2e/test_stack.py tests/e2e/test_edge_compose.py tests/e2e/test_browser.py tests/e2e/test_api_edge.py tests/e2e/test_logging.py tests/e2e/test_backup.py tests/e2e/test_replica_profile.py tests/e2e/test_add_database.py -m e2e -q

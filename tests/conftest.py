@@ -23,6 +23,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.write_text(text)
         os.environ["APP_CONFIG"] = str(config)
         os.environ["MULTIDB_TEST_WORKDIR"] = str(workdir)
+    # Throttle counts (a file cache) of this run only, not a shared /tmp/multidb-cache of earlier runs.
+    os.environ.setdefault("DJANGO_CACHE_DIR", tempfile.mkdtemp(prefix="multidb-cache-"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
