@@ -204,7 +204,7 @@ def ensure_test_certificate() -> Path:
     return TEST_CERTIFICATE
 
 
-def run_playbook(hosts: Hosts, *extra: str, timeout: float = 900, playbook: Path = PLAYBOOK) -> PlaybookRun:
+def run_playbook(hosts: Hosts, *extra: str, timeout: float = 1800, playbook: Path = PLAYBOOK) -> PlaybookRun:
     """ansible-playbook deploy.yml (or `playbook`) -i inventories/test, as `make deploy` runs it."""
     ensure_test_certificate()
     env = {**os.environ, **hosts.env, "ANSIBLE_CONFIG": str(ANSIBLE_DIR / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
