@@ -52,10 +52,20 @@ TABLE_PREFIXES = {
     for alias, db in TOPOLOGY.items()
 }
 ALL_HOSTS = set(HOSTS)
+# Every table but migrate_all's history: all row rights, nothing else. The history: read, never written.
 RIGHTS_ON_EVERY_TABLE = """
 SELECT bool_and(has_table_privilege(t, 'SELECT, INSERT, UPDATE, DELETE')),
        bool_or(has_table_privilege(t, 'TRUNCATE, REFERENCES, TRIGGER'))
-FROM (SELECT format('public.%I', tablename) AS t FROM pg_tables WHERE schemaname = 'public') AS tables
+FROM (SELECT format('public.%I', tablename) AS t FROM pg_tables
+      WHERE schemaname = 'public'
+        AND tablename NOT IN ('django_migrations', 'multidb_migration_history', 'multidb_migration_pending')) AS tables
+"""
+RIGHTS_ON_THE_HISTORY = """
+SELECT coalesce(bool_and(has_table_privilege(t, 'SELECT')), true),
+       coalesce(bool_or(has_table_privilege(t, 'INSERT, UPDATE, DELETE, TRUNCATE')), false)
+FROM (SELECT format('public.%I', tablename) AS t FROM pg_tables
+      WHERE schemaname = 'public'
+        AND tablename IN ('django_migrations', 'multidb_migration_history', 'multidb_migration_pending')) AS tables
 """
 PG_HBA = "/etc/postgresql/15/main/pg_hba.conf"
 OPERATOR_RULE = "host all all 10.9.9.9/32 scram-sha-256"  # what an operator appends by hand
@@ -147,6 +157,8 @@ def test_runtime_role_has_row_rights_on_every_table_and_no_ddl(
     database, runtime = DATABASES[host]
     rights = hosts.psql(host, f"SET ROLE {runtime}; {RIGHTS_ON_EVERY_TABLE}", database)
     assert rights == ["t|f"], f"{runtime} on {database}: every row right on every table | any other right"
+    history = hosts.psql(host, f"SET ROLE {runtime}; {RIGHTS_ON_THE_HISTORY}", database)
+    assert history == ["t|f"], f"{runtime} on {database}'s history: SELECT | any write"
     denied = hosts.exec(
         host, "runuser", "-u", "postgres", "--", "psql", "-X", "-d", database,
         "-c", f"SET ROLE {runtime}; CREATE TABLE intruder (id int)", check=False,
