@@ -321,7 +321,7 @@ def test_a_restore_to_a_future_time_is_refused_before_anything_changes(hosts: Ho
     ("secret_key", "refused"),
     [
         ("too-short-a-key", "vault_multidb_secret_key (app_secret_key) is shorter than 32 characters"),
-        ("example", "vault_multidb_secret_key (app_secret_key) still hold a CHANGE-ME placeholder"),
+        ("example", "vault_multidb_secret_key (app_secret_key): a CHANGE-ME placeholder, refused in environment"),
     ],
 )
 def test_a_bad_app_input_stops_the_deploy_before_anything_changes(
