@@ -361,8 +361,12 @@ def test_check_diff_shows_the_pg_hba_drift_and_nothing_else(hosts: Hosts, first_
     assert sum(rule.startswith("|main_app|") for rule in rules) == 1, rules
     run = run_playbook(hosts, "--check", "--diff")
     assert run.returncode == 0, run.output[-8000:]
-    changed = dict.fromkeys(ALL_HOSTS, 0) | {"db-main": 1}
+    changed = dict.fromkeys(ALL_HOSTS, 0) | {"db-main": 2}  # pg_hba.conf, and the reload it would notify
     assert {host: counts["changed"] for host, counts in run.recap.items()} == changed, _changed_tasks(run)
+    assert [task.split("]")[0] for task in _changed_tasks(run)] == [
+        "TASK [postgres : Admit only the database's two roles from the client addresses, with scram-sha-256",
+        "RUNNING HANDLER [postgres : Reload PostgreSQL",
+    ]
     task = run.output.split("TASK [postgres : Admit only the database's two roles", 1)[1].split("\nTASK [", 1)[0]
     diff = [line for line in task.splitlines() if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))]
     assert diff == [f"-{OPERATOR_RULE}"], task
