@@ -29,4 +29,4 @@ lint-ansible: venv ## Lint the playbook and roles (ansible-lint), check every in
 	done
 
 test-ansible: venv bootstrap ## Run the Ansible tests: lint, syntax-check, deploy.yml on throwaway systemd hosts
-	$(PY) -m pytest tests/e2e/test_ansible_lint.py tests/e2e/test_ansible_topology.py tests/e2e/test_ansible_restore_plan.py tests/e2e/test_ansible.py -m e2e -q
+	$(PY) -m pytest tests/e2e/test_ansible_lint.py tests/e2e/test_ansible_topology.py tests/e2e/test_ansible_restore_plan.py tests/e2e/test_ansible_rehearsal_secrets.py tests/e2e/test_ansible.py -m e2e -q

@@ -11,6 +11,9 @@ from typing import Any
 PLACED = ("engine", "host", "name", "port", "user", "password")
 REFERENCE = re.compile(r"^\$\{(?P<var>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}$")
 DEFAULT_PORT = 5432
+# The runtime role's timeouts (ms, 0 = none) when an alias's `timeouts` leaves them out: the app's own defaults.
+RUNTIME_TIMEOUTS = {"statement": 30_000, "idle_in_transaction": 60_000}
+MAX_MS = 2_147_483_647  # PostgreSQL's int4 milliseconds
 
 
 class TopologyError(ValueError):
@@ -52,10 +55,29 @@ def topology(config: Mapping[str, Any], placement: Iterable[Iterable[str]], sour
         port = literal(entry.get("port", DEFAULT_PORT), f"{key}.port")
         if not str(port).isdigit():
             raise TopologyError(f"{key}.port: {port!r} is not a port number; write one, e.g. 5432")
+        runtime_timeouts(entry, key)  # a bad value fails the lint and the deploy here, not on the server
         rest = {k: v for k, v in entry.items() if k not in PLACED}
         derived[alias] = {**rest, "host": found[0], "name": name, "port": int(str(port))}
         derived[alias].update(owner=f"{name}_owner", user=f"{name}_app")
     return derived
+
+
+def runtime_timeouts(entry: Mapping[str, Any], key: str = "databases.<alias>") -> dict[str, int]:
+    """{statement, idle_in_transaction} of the runtime role: the alias's `timeouts`, the defaults for what it omits."""
+    given = entry.get("timeouts") or {}
+    if not isinstance(given, Mapping):
+        raise TopologyError(f"{key}.timeouts: must be a mapping (statement: ms, idle_in_transaction: ms, ...)")
+    timeouts = dict(RUNTIME_TIMEOUTS)
+    for name in RUNTIME_TIMEOUTS:
+        if name not in given:
+            continue
+        value = str(literal(given[name], f"{key}.timeouts.{name}"))
+        if not value.isdigit() or int(value) > MAX_MS:
+            raise TopologyError(
+                f"{key}.timeouts.{name}: {value!r} is not a number of milliseconds; write e.g. 30000 (0 = none)"
+            )
+        timeouts[name] = int(value)
+    return timeouts
 
 
 def hosts_by_alias(placement: Iterable[Iterable[str]]) -> dict[str, list[str]]:
@@ -91,8 +113,17 @@ def _topology_filter(config: Mapping[str, Any], placement: Iterable[Iterable[str
         raise AnsibleFilterError(str(error)) from error
 
 
+def _timeouts_filter(entry: Mapping[str, Any], alias: str) -> dict[str, int]:
+    from ansible.errors import AnsibleFilterError  # only under Ansible (typed as the import above)
+
+    try:
+        return runtime_timeouts(entry, f"databases.{alias}")
+    except TopologyError as error:
+        raise AnsibleFilterError(str(error)) from error
+
+
 class FilterModule:
     """Ansible's entry point for filter plugins."""
 
     def filters(self) -> dict[str, Any]:
-        return {"multidb_topology": _topology_filter}
+        return {"multidb_topology": _topology_filter, "multidb_runtime_timeouts": _timeouts_filter}

@@ -1,12 +1,13 @@
 """deploy.yml and restore.yml against the test inventory's throwaway systemd hosts (one per database, app-1, backup-1).
 
-The tests share one set of hosts and run in file order: the first deploy (fixture), what it built,
-a backup and a point-in-time restore, then the second run, check mode, and last a deploy whose
-migration fails.
+The tests share one set of hosts and run in file order: the first deploy (fixture), what it built (the
+proxy in front of the app included), a backup and a point-in-time restore, deploys refused by the input
+checks, then the second run, check mode on a drifted pg_hba.conf, and last a deploy whose migration fails.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -14,16 +15,22 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
+import yaml
 
 from tests.e2e.ansible_hosts.throwaway import (
+    ANSIBLE_DIR,
     HOSTS,
     REPO,
     RESTORE_PLAYBOOK,
+    TEST_CERTIFICATE,
     DockerUnavailableError,
     Hosts,
     PlaybookRun,
+    docker,
     ensure_docker,
     ensure_host_image,
     inventory_databases,
@@ -45,10 +52,45 @@ TABLE_PREFIXES = {
     for alias, db in TOPOLOGY.items()
 }
 ALL_HOSTS = set(HOSTS)
+# Every table but migrate_all's history: all row rights, nothing else. The history: read, never written.
 RIGHTS_ON_EVERY_TABLE = """
 SELECT bool_and(has_table_privilege(t, 'SELECT, INSERT, UPDATE, DELETE')),
        bool_or(has_table_privilege(t, 'TRUNCATE, REFERENCES, TRIGGER'))
-FROM (SELECT format('public.%I', tablename) AS t FROM pg_tables WHERE schemaname = 'public') AS tables
+FROM (SELECT format('public.%I', tablename) AS t FROM pg_tables
+      WHERE schemaname = 'public'
+        AND tablename NOT IN ('django_migrations', 'multidb_migration_history', 'multidb_migration_pending')) AS tables
+"""
+RIGHTS_ON_THE_HISTORY = """
+SELECT coalesce(bool_and(has_table_privilege(t, 'SELECT')), true),
+       coalesce(bool_or(has_table_privilege(t, 'INSERT, UPDATE, DELETE, TRUNCATE')), false)
+FROM (SELECT format('public.%I', tablename) AS t FROM pg_tables
+      WHERE schemaname = 'public'
+        AND tablename IN ('django_migrations', 'multidb_migration_history', 'multidb_migration_pending')) AS tables
+"""
+PG_HBA = "/etc/postgresql/15/main/pg_hba.conf"
+OPERATOR_RULE = "host all all 10.9.9.9/32 scram-sha-256"  # what an operator appends by hand
+# Files an aborted deploy must leave as they were: db-main's and the app host's.
+UNTOUCHED = {"db-main": (PG_HBA, "/etc/postgresql/15/main/conf.d/50-ansible.conf"),
+             "app-1": ("/etc/multidb/app.yaml", "/etc/multidb/app.env", "/etc/multidb/migrate.yaml",
+                       "/etc/systemd/system/multidb.service")}  # fmt: skip
+MIGRATE_ENV = "/run/multidb-migrate.env"  # the owner roles' credentials, only while migrate_all runs
+# HTTP(S) from another host of the network (db-blog): the status, the headers and the body as JSON; no redirect
+# is followed and TLS is verified against the test inventory's certificate, for the name app-1.
+CLIENT = """
+import http.client, json, ssl, sys
+scheme, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+if scheme == "https":
+    tls = ssl.create_default_context(cafile=sys.argv[4])
+    conn = http.client.HTTPSConnection("app-1", port, timeout=10, context=tls)
+else:
+    conn = http.client.HTTPConnection("app-1", port, timeout=10)
+try:
+    conn.request("GET", path)
+    r = conn.getresponse()
+    headers = {k.lower(): v for k, v in r.getheaders()}
+    print(json.dumps({"status": r.status, "headers": headers, "body": r.read().decode()}))
+except OSError as error:
+    print(json.dumps({"error": f"{type(error).__name__}: {error}"}))
 """
 BROKEN_MIGRATION = """from django.db import migrations
 
@@ -115,6 +157,8 @@ def test_runtime_role_has_row_rights_on_every_table_and_no_ddl(
     database, runtime = DATABASES[host]
     rights = hosts.psql(host, f"SET ROLE {runtime}; {RIGHTS_ON_EVERY_TABLE}", database)
     assert rights == ["t|f"], f"{runtime} on {database}: every row right on every table | any other right"
+    history = hosts.psql(host, f"SET ROLE {runtime}; {RIGHTS_ON_THE_HISTORY}", database)
+    assert history == ["t|f"], f"{runtime} on {database}'s history: SELECT | any write"
     denied = hosts.exec(
         host, "runuser", "-u", "postgres", "--", "psql", "-X", "-d", database,
         "-c", f"SET ROLE {runtime}; CREATE TABLE intruder (id int)", check=False,
@@ -164,6 +208,62 @@ def test_app_host_reaches_only_its_roles_own_database(hosts: Hosts, first_deploy
     assert hosts.exec("app-1", python, "-c", connect, own, check=False).returncode == 0
     refused = hosts.exec("app-1", python, "-c", connect, other, check=False)
     assert refused.returncode != 0 and "no pg_hba.conf entry" in refused.stderr
+
+
+def test_the_app_is_served_over_https_through_the_proxy(hosts: Hosts, first_deploy: PlaybookRun) -> None:
+    """From another host: TLS verified against the inventory's certificate, the request id, the security block."""
+    ready = _from_db_blog(hosts, "https", 443, "/readyz")
+    assert ready.get("status") == 200, ready
+    assert re.fullmatch(r"[0-9a-f]{32}", ready["headers"]["x-request-id"]), ready["headers"]
+    admin = _from_db_blog(hosts, "https", 443, "/admin/login/")
+    assert admin.get("status") == 200, admin
+    # Django sends HSTS only on a request it takes for HTTPS: the proxy's X-Forwarded-Proto is trusted.
+    assert admin["headers"].get("strict-transport-security", "").startswith("max-age=31536000"), admin["headers"]
+    assert "secure" in admin["headers"].get("set-cookie", "").lower(), admin["headers"]
+
+
+def test_plain_http_redirects_to_https(hosts: Hosts, first_deploy: PlaybookRun) -> None:
+    answer = _from_db_blog(hosts, "http", 80, "/api/posts/?page=2")
+    assert answer.get("status") == 301, answer
+    assert answer["headers"]["location"] == "https://app-1/api/posts/?page=2"
+
+
+def test_gunicorn_is_not_reachable_from_another_host(hosts: Hosts, first_deploy: PlaybookRun) -> None:
+    answer = _from_db_blog(hosts, "http", 8000, "/readyz")
+    assert answer.get("error", "").startswith("ConnectionRefusedError"), answer
+    listening = hosts.exec("app-1", "ss", "-Hltn", "sport = :8000").stdout.split()
+    assert "127.0.0.1:8000" in listening and "0.0.0.0:8000" not in listening, listening
+
+
+def test_no_owner_credentials_remain_on_the_app_host(hosts: Hosts, first_deploy: PlaybookRun) -> None:
+    """migrate_all had the owner roles' passwords only while it ran; app.env holds the runtime roles' alone."""
+    owner_passwords = [p["owner"] for p in _vault()["vault_multidb_passwords"].values()]
+    assert "migrate_all" in first_deploy.output
+    found = hosts.exec(
+        "app-1", "grep", "-rlF", *(f"--regexp={p}" for p in owner_passwords), "/etc", "/run", "/opt/multidb", "/root",
+        check=False,
+    )  # fmt: skip
+    assert found.returncode == 1 and found.stdout == "", f"owner passwords found in: {found.stdout}"
+    assert hosts.exec("app-1", "test", "-e", "/etc/multidb/migrate.env", check=False).returncode == 1
+    assert hosts.exec("app-1", "test", "-e", MIGRATE_ENV, check=False).returncode == 1
+
+
+@pytest.mark.parametrize("host", sorted(DATABASES))
+def test_runtime_role_has_the_configs_timeouts(hosts: Hosts, first_deploy: PlaybookRun, host: str) -> None:
+    _, runtime = DATABASES[host]
+    alias = next(alias for alias, db in TOPOLOGY.items() if db["host"] == host)
+    wanted = _topology_filter().runtime_timeouts(TOPOLOGY[alias])
+    rows = hosts.psql(host, "SELECT rolname || ' ' || unnest(rolconfig) FROM pg_roles")
+    settings = [row.split(" ", 1)[1] for row in rows if row.startswith(f"{runtime} ")]
+    assert sorted(settings) == sorted(
+        [f"idle_in_transaction_session_timeout={wanted['idle_in_transaction']}",
+         f"statement_timeout={wanted['statement']}"]
+    )  # fmt: skip
+
+
+def test_pg_hba_ends_with_a_newline(hosts: Hosts, first_deploy: PlaybookRun) -> None:
+    """So that a rule an operator appends stays a line of its own (the check-mode test below appends one)."""
+    assert hosts.exec("db-main", "tail", "-c", "1", PG_HBA).stdout == "\n"
 
 
 def test_backups_run_on_the_repository_host_and_pass_pgbackrest_check(hosts: Hosts, first_deploy: PlaybookRun) -> None:
@@ -217,6 +317,32 @@ def test_a_restore_to_a_future_time_is_refused_before_anything_changes(hosts: Ho
     assert "Stop the app" not in run.output and _service_state(hosts) == running
 
 
+@pytest.mark.parametrize(
+    ("secret_key", "refused"),
+    [
+        ("too-short-a-key", "vault_multidb_secret_key (app_secret_key) is shorter than 32 characters"),
+        ("example", "vault_multidb_secret_key (app_secret_key): a CHANGE-ME placeholder, refused in environment"),
+    ],
+)
+def test_a_bad_app_input_stops_the_deploy_before_anything_changes(
+    hosts: Hosts, first_deploy: PlaybookRun, secret_key: str, refused: str
+) -> None:
+    """Checked in the first play, on every host: the database play never starts, no file is written."""
+    if secret_key == "example":  # what the staging vault example ships
+        secret_key = _vault(ANSIBLE_DIR / "inventories/staging/group_vars/all/vault.yml.example")[
+            "vault_multidb_secret_key"
+        ]
+    before = _stamps(hosts)
+    run = run_playbook(hosts, "--extra-vars", json.dumps({"vault_multidb_secret_key": secret_key}))
+    assert run.returncode == 2, run.output[-4000:]
+    assert re.sub(r"\s+", " ", refused) in re.sub(r"\s+", " ", run.output), run.output[-4000:]
+    assert secret_key not in run.output
+    assert "PLAY [Provision the PostgreSQL hosts]" not in run.output
+    assert {host: counts["changed"] for host, counts in run.recap.items()} == dict.fromkeys(ALL_HOSTS, 0)
+    assert _stamps(hosts) == before
+    assert hosts.exec("app-1", "test", "-e", MIGRATE_ENV, check=False).returncode == 1
+
+
 def test_second_run_changes_nothing_on_any_host(hosts: Hosts, first_deploy: PlaybookRun) -> None:
     run = run_playbook(hosts)
     assert run.returncode == 0, run.output[-8000:]
@@ -225,12 +351,27 @@ def test_second_run_changes_nothing_on_any_host(hosts: Hosts, first_deploy: Play
     )
 
 
-def test_check_diff_run_is_clean(hosts: Hosts, first_deploy: PlaybookRun) -> None:
+def test_check_diff_shows_the_pg_hba_drift_and_nothing_else(hosts: Hosts, first_deploy: PlaybookRun) -> None:
+    """An operator appends a rule to db-main's pg_hba.conf: it breaks none; check mode shows it with its real diff."""
+    hosts.exec("db-main", "sh", "-c", f"echo '{OPERATOR_RULE}' >> {PG_HBA}")
+    hosts.exec("db-main", "systemctl", "reload", "postgresql@15-main")
+    rules = hosts.psql("db-main", "SELECT coalesce(error, '') || '|' || array_to_string(user_name, ',') || '|' || "
+                       "coalesce(address, '') FROM pg_hba_file_rules")  # fmt: skip
+    assert "|all|10.9.9.9" in rules and all(rule.startswith("|") for rule in rules), rules
+    assert sum(rule.startswith("|main_app|") for rule in rules) == 1, rules
     run = run_playbook(hosts, "--check", "--diff")
     assert run.returncode == 0, run.output[-8000:]
-    assert {host: counts["changed"] for host, counts in run.recap.items()} == dict.fromkeys(ALL_HOSTS, 0), (
-        _changed_tasks(run)
-    )
+    changed = dict.fromkeys(ALL_HOSTS, 0) | {"db-main": 2}  # pg_hba.conf, and the reload it would notify
+    assert {host: counts["changed"] for host, counts in run.recap.items()} == changed, _changed_tasks(run)
+    assert [task.split("]")[0] for task in _changed_tasks(run)] == [
+        "TASK [postgres : Admit only the database's two roles from the client addresses, with scram-sha-256",
+        "RUNNING HANDLER [postgres : Reload PostgreSQL",
+    ]
+    task = run.output.split("TASK [postgres : Admit only the database's two roles", 1)[1].split("\nTASK [", 1)[0]
+    diff = [line for line in task.splitlines() if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))]
+    assert diff == [f"-{OPERATOR_RULE}"], task
+    assert "changed: [db-main]" in task and '"mode"' not in task
+    assert hosts.exec("db-main", "grep", "-cxF", OPERATOR_RULE, PG_HBA).stdout.strip() == "1", "check mode wrote"
 
 
 def test_failed_migration_leaves_the_previous_release_serving(
@@ -247,6 +388,46 @@ def test_failed_migration_leaves_the_previous_release_serving(
     assert _service_state(hosts) == running, "the running release was switched or restarted"
     status, body = hosts.http_get("app-1", "/readyz")
     assert status == 200, body
+
+
+def test_the_next_deploy_rewrote_pg_hba_without_the_operators_rule(hosts: Hosts, first_deploy: PlaybookRun) -> None:
+    """The failed-migration deploy above ran the database play: pg_hba.conf is the managed one again."""
+    text = hosts.exec("db-main", "cat", PG_HBA).stdout
+    assert OPERATOR_RULE not in text and text.endswith("\n")
+
+
+def _from_db_blog(hosts: Hosts, scheme: str, port: int, path: str) -> dict[str, Any]:
+    """CLIENT run on db-blog (no app host: what anyone on the network sees of app-1)."""
+    ca_file = "/root/multidb-test-ca.crt"
+    docker("cp", str(TEST_CERTIFICATE), f"{hosts.container('db-blog')}:{ca_file}")
+    done = hosts.exec("db-blog", "python3", "-c", CLIENT, scheme, str(port), path, ca_file)
+    answer: dict[str, Any] = json.loads(done.stdout)
+    return answer
+
+
+def _vault(path: Path = ANSIBLE_DIR / "inventories/test/group_vars/all/vault.yml") -> dict[str, Any]:
+    vault: dict[str, Any] = yaml.safe_load(path.read_text())
+    return vault
+
+
+def _topology_filter() -> ModuleType:
+    """ansible/filter_plugins/multidb_topology.py (not a package) as a module."""
+    spec = importlib.util.spec_from_file_location(
+        "multidb_topology", ANSIBLE_DIR / "filter_plugins/multidb_topology.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _stamps(hosts: Hosts) -> dict[str, str]:
+    """Modification time and checksum of the files an aborted deploy must not touch."""
+    return {
+        f"{host}:{path}": hosts.exec(host, "sh", "-c", f"stat -c %Y {path} && md5sum {path}").stdout
+        for host, paths in UNTOUCHED.items()
+        for path in paths
+    }
 
 
 def _pgbackrest(hosts: Hosts, *args: str) -> subprocess.CompletedProcess[str]:

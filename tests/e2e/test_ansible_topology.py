@@ -45,6 +45,18 @@ RENDER_STANZAS = """---
         __pgbackrest_pg_path: /var/lib/postgresql/15/main
       delegate_to: localhost
 """
+RENDER_TIMEOUTS = """---
+- name: The runtime role's timeouts as role postgres gets them, on the controller
+  hosts: databases
+  gather_facts: false
+  tasks:
+    - name: Write them
+      ansible.builtin.copy:
+        content: "{{ [postgres_runtime_statement_timeout, postgres_runtime_idle_in_transaction_timeout] | to_json }}"
+        dest: "{{ render_dest }}/{{ inventory_hostname }}.json"
+        mode: "0644"
+      delegate_to: localhost
+"""
 RENDER_PLAYBOOK = """---
 - name: Render the app's config as deploy.yml would, on the controller
   hosts: app
@@ -151,6 +163,10 @@ def _name_unknown_to_ansible(repo: Path) -> None:
     edit(repo / "config/staging.yaml", "name: ${SHOP_DB_NAME:-shop}", "name: ${SHOP_DB_NAME}")
 
 
+def _timeout_not_a_number(repo: Path) -> None:
+    edit(repo / "config/staging.yaml", "    apps: [shop]\n", "    apps: [shop]\n    timeouts: {statement: soon}\n")
+
+
 @pytest.mark.parametrize(
     ("break_it", "named"),
     [
@@ -166,6 +182,7 @@ def _name_unknown_to_ansible(repo: Path) -> None:
         (_not_yaml, "ansible/inventories/test/hosts.yml: line 19: not valid YAML"),
         (_no_repository_host, "ansible/inventories/test/hosts.yml: backup: needs exactly one repository host"),
         (_name_unknown_to_ansible, "config/staging.yaml: databases.shop_db.name: ${SHOP_DB_NAME} has no default"),
+        (_timeout_not_a_number, "databases.shop_db.timeouts.statement: 'soon' is not a number of milliseconds"),
     ],
     ids=lambda value: getattr(value, "__name__", "")[1:] or None,
 )
@@ -232,3 +249,23 @@ def test_the_recipes_database_gets_a_backup_stanza_with_no_other_edit(repo: Path
         "[global]", "[analytics]", "[blog_db]", "[default]", "[shop_db]"
     ]  # fmt: skip
     assert "[analytics]\npg1-host=db-analytics\npg1-host-user=postgres\n" in text
+
+
+def test_runtime_role_timeouts_come_from_each_aliases_config_entry(repo: Path) -> None:
+    """databases.<alias>.timeouts feeds role postgres; an alias without it gets 30000 / 60000 ms."""
+    edit(repo / "config/staging.yaml", "    apps: [blog]\n", "    apps: [blog]\n    timeouts: {statement: 5000}\n")
+    edit(
+        repo / "config/staging.yaml",
+        "    apps: [shop]\n",
+        "    apps: [shop]\n    timeouts: {statement: 0, idle_in_transaction: 15000, migration_lock: 2000}\n",
+    )
+    (repo / "ansible" / "render.yml").write_text(RENDER_TIMEOUTS)
+    env = {**os.environ, "ANSIBLE_CONFIG": str(repo / "ansible" / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+    done = subprocess.run(
+        [str(VENV_BIN / "ansible-playbook"), str(repo / "ansible" / "render.yml"), "-i",
+         str(repo / "ansible" / "inventories" / "test"), "-e", json.dumps({"render_dest": str(repo)})],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    rendered = {host: json.loads((repo / f"{host}.json").read_text()) for host in ("db-main", "db-blog", "db-shop")}
+    assert rendered == {"db-main": [30000, 60000], "db-blog": [5000, 60000], "db-shop": [0, 15000]}

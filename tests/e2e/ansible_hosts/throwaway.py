@@ -38,6 +38,11 @@ SYSTEMD_RUN_OPTIONS = (
     "--tmpfs=/run/lock",
     "--tmpfs=/tmp",
 )
+# The test inventory's TLS certificate and key (its vault.yml reads them): self-signed for the app hosts'
+# names, made once per checkout by ensure_test_certificate() and verified by the tests as the CA.
+TEST_TLS_DIR = REPO / "build" / "ansible" / "test-tls"
+TEST_CERTIFICATE = TEST_TLS_DIR / "multidb.crt"
+TEST_KEY = TEST_TLS_DIR / "multidb.key"
 RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+(?P<counts>(?:\w+=\d+\s*)+)$", re.MULTILINE)
 
 
@@ -184,8 +189,24 @@ class PlaybookRun:
         }
 
 
-def run_playbook(hosts: Hosts, *extra: str, timeout: float = 900, playbook: Path = PLAYBOOK) -> PlaybookRun:
+def ensure_test_certificate() -> Path:
+    """A self-signed certificate for app-1 (and 127.0.0.1), with its key (0600), unless there is one already."""
+    if TEST_CERTIFICATE.exists() and TEST_KEY.exists():
+        return TEST_CERTIFICATE
+    TEST_TLS_DIR.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-days", "825", "-subj", "/CN=app-1", "-addext", "subjectAltName=DNS:app-1,DNS:localhost,IP:127.0.0.1",
+         "-keyout", str(TEST_KEY), "-out", str(TEST_CERTIFICATE)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    TEST_KEY.chmod(0o600)
+    return TEST_CERTIFICATE
+
+
+def run_playbook(hosts: Hosts, *extra: str, timeout: float = 1800, playbook: Path = PLAYBOOK) -> PlaybookRun:
     """ansible-playbook deploy.yml (or `playbook`) -i inventories/test, as `make deploy` runs it."""
+    ensure_test_certificate()
     env = {**os.environ, **hosts.env, "ANSIBLE_CONFIG": str(ANSIBLE_DIR / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
     command: Sequence[str] = [str(VENV_BIN / "ansible-playbook"), str(playbook), "-i", str(TEST_INVENTORY), *extra]
     started = time.monotonic()
