@@ -11,6 +11,7 @@ each round's proxy/direct ratio; goal: the proxy costs at most 10% of gunicorn's
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -18,21 +19,26 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "app")]
 
+from bench import edge_variants  # noqa: E402
 from tests.e2e.test_stack import stack_env  # noqa: E402
 
 PROJECT = "multidb-bench-edge"
 # Short runs, many rounds, targets alternating within each round: on a shared machine the load drifts
 # within a minute, and each round's ratio compares targets measured seconds apart.
-ROUNDS = 7
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 SECONDS = 4
 POSTS = 50
 BASELINE = 67.0  # requests/s of GET /api/posts/ on main before issue 13 (the issue's wrk figure)
 GOAL = 0.10
+SHARED_GOAL = 1.25  # split databases within 1.25x of blog sharing main's database
+BASELINE_GOAL = 3.0
+PUBLISHED = "proxy (127.0.0.1)"
 PROTO_HEADER = "X-Forwarded-Proto: https"
 CREATE_POSTS = f"""
 from django.contrib.auth.models import User
@@ -48,15 +54,52 @@ def main() -> None:
         env = stack_env(PROJECT, Path(workdir) / ".env") | {"APP_IMAGE": "multidb/app:bench"}
         env.pop("COMPOSE_PROFILES", None)
         compose(env, "down", "--volumes", "--remove-orphans")
+        stack = functools.partial(run, env)
         try:
-            run(env, "make", "up")
-            run(env, str(REPO / "scripts" / "compose.sh"), "exec", "-T", "app", "python", "app/manage.py", "shell",
-                "-c", CREATE_POSTS)  # fmt: skip
-            results = measure(targets(env))
+            stack("make", "up")
+            stack(str(REPO / "scripts" / "compose.sh"), "exec", "-T", "app", "python", "app/manage.py", "shell",
+                  "-c", CREATE_POSTS)  # fmt: skip
+            every = targets(env)
+            results = measure(every)
+            restart = edge_variants.restart_under_load(stack, int(env["HTTPS_PORT"]), Path(env["TLS_DIR"]) / "ca.crt")
+            shared = shared_database(stack, every[PUBLISHED])
         finally:
             env |= {"FORCE": "1", "DELETE_BACKUPS": "1"}
             subprocess.run(["make", "destroy"], cwd=REPO, env=env, capture_output=True, timeout=300, check=False)
     report(results)
+    report_shared(shared)
+    print("\n".join(restart))
+
+
+def shared_database(stack: Callable[..., str], published: list[str]) -> dict[str, list[tuple[float, float]]]:
+    """The published target on the shipped config, then with blog in main's database, then shipped again
+    (A/B/A: the load drifts, and the shipped figure is the median of both sides)."""
+    split = measure({"split": published}, warm=False)["split"]
+    edge_variants.apply_shared_database(stack, CREATE_POSTS)
+    shared = measure({"shared": published})["shared"]
+    stack(str(REPO / "scripts" / "compose.sh"), "up", "-d", "--no-deps", "--wait", "app")
+    split += measure({"split": published})["split"]
+    return {"blog_db on its own server (shipped)": split, "blog_db in main's database": shared}
+
+
+def report_shared(results: dict[str, list[tuple[float, float]]]) -> None:
+    print(f"GET /api/posts/ through https://127.0.0.1, multi-database cost, median of {ROUNDS} x {SECONDS}s each")
+    medians = {}
+    for name, runs in results.items():
+        medians[name] = statistics.median(r for r, _ in runs)
+        p99 = statistics.median(p for _, p in runs)
+        rates = ", ".join(f"{r:.0f}" for r, _ in runs)
+        print(f"  {name:<36} {medians[name]:8.1f} req/s   p99 {p99:7.1f} ms   (runs {rates})")
+    split, shared = medians.values()
+    ratio = shared / split
+    verdict = "met" if ratio <= SHARED_GOAL else "MISSED"
+    print(f"shared/split {ratio:.2f}x (goal <= {SHARED_GOAL}x: {verdict})")
+    times = split / BASELINE
+    verdict = "met" if times >= BASELINE_GOAL else "MISSED"
+    print(
+        f"shipped: {split:.1f} req/s = {times:.2f}x the issue's {BASELINE:.0f}/s"
+        f" (goal >= {BASELINE_GOAL:.0f}x: {verdict})"
+    )
 
 
 def targets(env: dict[str, str]) -> dict[str, list[str]]:
@@ -71,9 +114,9 @@ def targets(env: dict[str, str]) -> dict[str, list[str]]:
     }
 
 
-def measure(targets: dict[str, list[str]]) -> dict[str, list[tuple[float, float]]]:
+def measure(targets: dict[str, list[str]], warm: bool = True) -> dict[str, list[tuple[float, float]]]:
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in targets}
-    for args in targets.values():  # warm-up: connections, caches
+    for args in targets.values() if warm else ():  # warm-up: connections, caches
         wrk(args, seconds=2)
     for _ in range(ROUNDS):
         for name, args in targets.items():
@@ -111,7 +154,7 @@ def report(results: dict[str, list[tuple[float, float]]]) -> None:
     each = ", ".join(f"{value:.2f}" for value in ratios)
     print(f"proxy/direct {ratio:.2f} (median of each round's ratio: {each})")
     print(f"the proxy costs {1 - ratio:.0%} of gunicorn's requests/s (goal <= {GOAL:.0%}: {verdict})")
-    published = medians["proxy (127.0.0.1)"][0]
+    published = medians[PUBLISHED][0]
     print(
         f"through https://127.0.0.1: {published:.1f} req/s = {published / BASELINE:.2f}x the issue's {BASELINE:.0f}/s"
     )
