@@ -6,7 +6,11 @@ each target, alternating: gunicorn on the app's address in the edge network (no 
 carries the Host and X-Forwarded-Proto the proxy would send, so Django does the same work), the proxy on its
 address in that network (TLS, HTTP/1.1 keep-alive), and the proxy through the published 127.0.0.1 port
 (Docker's port forwarding included, as a user reaches it). Medians of requests/s and p99, and the median of
-each round's proxy/direct ratio; goal: the proxy costs at most 10% of gunicorn's requests/s.
+each round's proxy/direct ratio; goal: the proxy costs at most 10% of gunicorn's requests/s. Then, on the same
+stack (bench/edge_variants.py): shop's database restarted during load on /api/posts/ and /api/orders/ (errors
+and their window per endpoint, beside the restart time; goal: only orders, window <= restart + 1 s), and the
+published target with blog_db moved into main's database by a baseline config (goal: the shipped split within
+1.25x, and at least 3x the issue's 67 requests/s). BENCH_ROUNDS sets the rounds (default 7).
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ sys.path[:0] = [str(REPO), str(REPO / "app")]
 from bench import edge_variants  # noqa: E402
 from tests.e2e.test_stack import stack_env  # noqa: E402
 
-PROJECT = "multidb-bench-edge"
+# Two runs at once (two checkouts on one host) need two names.
+PROJECT = os.environ.get("BENCH_EDGE_PROJECT", "multidb-bench-edge")
 # Short runs, many rounds, targets alternating within each round: on a shared machine the load drifts
 # within a minute, and each round's ratio compares targets measured seconds apart.
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
@@ -83,17 +88,19 @@ def shared_database(stack: Callable[..., str], published: list[str]) -> dict[str
 
 
 def report_shared(results: dict[str, list[tuple[float, float]]]) -> None:
-    print(f"GET /api/posts/ through https://127.0.0.1, multi-database cost, median of {ROUNDS} x {SECONDS}s each")
-    medians = {}
+    print(f"GET /api/posts/ through https://127.0.0.1, multi-database cost, {SECONDS}s rounds, medians")
+    print(f"(shipped: {ROUNDS} rounds before and {ROUNDS} after the baseline's {ROUNDS}; the load drifts)")
+    medians, p99s = {}, {}
     for name, runs in results.items():
         medians[name] = statistics.median(r for r, _ in runs)
-        p99 = statistics.median(p for _, p in runs)
+        p99s[name] = statistics.median(p for _, p in runs)
         rates = ", ".join(f"{r:.0f}" for r, _ in runs)
-        print(f"  {name:<36} {medians[name]:8.1f} req/s   p99 {p99:7.1f} ms   (runs {rates})")
+        print(f"  {name:<36} {medians[name]:8.1f} req/s   p99 {p99s[name]:7.1f} ms   (runs {rates})")
     split, shared = medians.values()
-    ratio = shared / split
-    verdict = "met" if ratio <= SHARED_GOAL else "MISSED"
-    print(f"shared/split {ratio:.2f}x (goal <= {SHARED_GOAL}x: {verdict})")
+    split_p99, shared_p99 = p99s.values()
+    ratio, latency = shared / split, split_p99 / shared_p99  # what splitting costs: both above 1 when it does
+    verdict = "met" if max(ratio, latency) <= SHARED_GOAL else "MISSED"
+    print(f"req/s shared/split {ratio:.2f}x, p99 split/shared {latency:.2f}x (goal both <= {SHARED_GOAL}x: {verdict})")
     times = split / BASELINE
     verdict = "met" if times >= BASELINE_GOAL else "MISSED"
     print(

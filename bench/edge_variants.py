@@ -20,6 +20,12 @@ SHARED_DIR = REPO / "build" / "bench-shared-db"
 MOUNTED = "/etc/multidb-bench"
 PACE = 0.05  # seconds between one client's requests: 20/s per endpoint, under the 1200/minute user throttle
 SETTLE = 3.0  # seconds of load before the restart and after shop's server is healthy again
+# Fails the bench if the app did not take the baseline config.
+SAME_DATABASE = """
+from django.db import connections
+blog, main = connections["blog_db"].settings_dict, connections["default"].settings_dict
+assert (blog["HOST"], blog["NAME"]) == (main["HOST"], main["NAME"]), "the app did not take the baseline config"
+"""
 SESSION = """
 from importlib import import_module
 from django.conf import settings
@@ -56,7 +62,7 @@ def apply_shared_database(run: Callable[..., str], seed: str) -> None:
     override = str(shared_database_override())
     run(COMPOSE, "-f", override, "run", "--rm", "migrate")
     run(COMPOSE, "-f", override, "up", "-d", "--no-deps", "--wait", "app")
-    run(COMPOSE, "-f", override, "exec", "-T", "app", "python", "app/manage.py", "shell", "-c", seed)
+    run(COMPOSE, "-f", override, "exec", "-T", "app", "python", "app/manage.py", "shell", "-c", SAME_DATABASE + seed)
 
 
 def restart_under_load(run: Callable[..., str], port: int, ca_file: Path) -> list[str]:
@@ -89,7 +95,12 @@ def restart_under_load(run: Callable[..., str], port: int, ca_file: Path) -> lis
 
 
 def _client(
-    port: int, path: str, headers: dict[str, str], context: ssl.SSLContext, stop: threading.Event, out: list
+    port: int,
+    path: str,
+    headers: dict[str, str],
+    context: ssl.SSLContext,
+    stop: threading.Event,
+    out: list[tuple[float, int]],
 ) -> None:
     """One keep-alive HTTPS client, paced; (start time, status) per request, status 0 for a failed connection."""
     connection: http.client.HTTPSConnection | None = None
