@@ -38,7 +38,8 @@ lint: venv ## Run ruff and mypy
 	$(VENV)/bin/mypy scripts/compose_databases.py scripts/readyz.py scripts/backup.py scripts/backups.py scripts/restore.py
 
 bench: venv ## Run the benchmarks (each prints ours beside a baseline and the ratio)
-	@for bench in bench/*.py; do echo "== $$bench"; $(PY) $$bench || exit 1; done
+	@# Modules without a __main__ block are helpers of a bench, not benches.
+	@for bench in bench/*.py; do grep -q "__main__" $$bench || continue; echo "== $$bench"; $(PY) $$bench || exit 1; done
 
 lock: venv ## Re-pin requirements/*.lock from requirements/*.in (needs network)
 	$(PY) -m pip install --quiet uv
