@@ -28,6 +28,7 @@ SAFE, REWRITE, INDEX, DROP = (
     "ledger.0005_remove_entry_memo",
 )
 EXTENSION = "shop.0002_pageinspect"
+UNIQUE, DROP_TABLE = "ledger.0007_user_username_email_unique", "ledger.0008_drop_admin_log"
 # Small limits, so 200k rows trip them on any machine; the defaults are 1 s and 10,000 rows. A lock is seen held
 # from the first to the last sample (25 ms apart) that show it.
 LIMITS = ("--database", "default", "--lock-threshold", "0.05", "--lock-min-rows", "1000", "--canary-wait", "0.1")
@@ -159,14 +160,25 @@ def test_static_checks_read_djangos_own_sql(staging: Staging, tmp_path: Path) ->
     args = ("--database", "default", "--no-canary", "--no-lock-sampling", "--json")
     rehearsed = rehearse(staging, tmp_path, "catalogue", *args)
     assert rehearsed.result.returncode == 1
-    assert rehearsed.report["aliases"]["default"]["failed_migration"] == "ledger.0007_user_code"
+    entry = rehearsed.report["aliases"]["default"]
+    assert entry["failed_migration"] == "ledger.0009_user_code"
+    applied = [m["migration"] for m in entry["migrations"]]
+    assert applied[-2:] == [UNIQUE, DROP_TABLE]  # both succeed: the findings are what would hurt production
     assert by_migration(rehearsed) == {
         "ledger.0002_entry_owner": {"foreign-key-without-not-valid", "create-index-not-concurrently"},
         "ledger.0004_note_not_null": {"set-not-null"},
         "ledger.0005_rename_account": {"rename-column"},
         "ledger.0006_rename_table": {"rename-table"},
-        "ledger.0007_user_code": {"add-not-null-without-default"},
+        UNIQUE: {"unique-constraint-builds-index"},
+        DROP_TABLE: {"drop-table"},
+        "ledger.0009_user_code": {"add-not-null-without-default"},
     }
+    findings = {f["rule"]: f for f in entry["findings"]}
+    unique, drop = findings["unique-constraint-builds-index"], findings["drop-table"]
+    assert unique["severity"] == "dangerous" and "existing table auth_user (20 rows)" in unique["detail"]
+    assert unique["fix"] == "CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT ... UNIQUE USING INDEX"
+    assert drop["severity"] == "incompatible" and drop["detail"].startswith("DROP TABLE django_admin_log:")
+    assert drop["fix"] == "drop the model's code in one release, the table in the next"
     assert rehearsed.staging_after == rehearsed.staging_before
 
 

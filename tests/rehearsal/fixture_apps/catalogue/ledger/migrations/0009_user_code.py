@@ -4,7 +4,7 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = (("ledger", "0006_rename_table"),)
+    dependencies = (("ledger", "0008_drop_admin_log"),)
 
     operations = (
         migrations.RunSQL(
