@@ -269,6 +269,36 @@ def test_check_databases_answers_within_its_timeout_when_an_alias_hangs(monkeypa
     assert (report.databases["hung"].status, report.databases["hung"].error) == ("timeout", "no answer within 0.5s")
 
 
+def test_the_timeout_bounds_the_whole_report_not_each_hung_alias(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three hung aliases cost one timeout in all: each join waits only for what is left of the deadline."""
+    from multidb import health
+    from multidb.config import ProjectConfig
+    from multidb.routing import build_routing_table
+    from multidb.status import HealthStatus
+    from project.settings import INSTALLED_APPS
+
+    hung = {f"hung{n}": {"name": f"h{n}"} for n in range(3)}
+    config = ProjectConfig.model_validate({"databases": {"default": {"name": "a"}, **hung}})
+    table = build_routing_table(config, INSTALLED_APPS)
+    release = threading.Event()
+
+    def probe(alias: str, *args: object) -> Any:
+        release.wait(10)  # answers only after the report is made
+        return health.AliasHealth(HealthStatus.OK, 1.0)
+
+    monkeypatch.setattr(health, "current_table", lambda: table)
+    monkeypatch.setattr(health, "check_alias", probe)
+    started = time.monotonic()
+    try:
+        report = health.check_databases(0.3)
+    finally:
+        release.set()
+
+    # Waiting a whole timeout (or a floor of 1 s) per alias would take >= 1.2 s here.
+    assert time.monotonic() - started < 1.1
+    assert {alias: db.status for alias, db in report.databases.items()} == dict.fromkeys(["default", *hung], "timeout")
+
+
 def test_probe_connections_are_bounded_by_the_timeout_and_never_pooled(monkeypatch: pytest.MonkeyPatch) -> None:
     from django.db import connections
 
