@@ -62,10 +62,21 @@ class HealthReport:
         return report
 
     def summary(self) -> dict[str, Any]:
-        """`as_dict` with status words only: what an outside caller sees (errors name hosts and roles)."""
+        """`as_dict` with status words only: what an outside caller sees (errors name hosts and roles).
+
+        A replica also keeps its flag and lag in seconds: numbers that name nothing, which a load balancer or
+        `make up` needs to tell a lagging replica from a healthy one.
+        """
         report = self.as_dict()
-        report["databases"] = {alias: {"status": result.status} for alias, result in self.databases.items()}
+        report["databases"] = {alias: _outside_view(result) for alias, result in self.databases.items()}
         return report
+
+
+def _outside_view(result: AliasHealth) -> dict[str, Any]:
+    view: dict[str, Any] = {"status": result.status}
+    if result.replica:
+        view |= {"replica": True, "lag_seconds": result.lag_seconds}
+    return view
 
 
 def check_databases(timeout: float | None = None, inspect: Inspect | None = None) -> HealthReport:

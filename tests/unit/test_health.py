@@ -424,6 +424,28 @@ def test_readyz_gives_local_callers_and_staff_the_error_text(shop_down: None, ca
 
 
 @pytest.mark.django_db(databases=["default"])
+def test_readyz_shows_outsiders_a_replicas_lag_but_not_its_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.test import Client
+
+    from multidb import health
+    from multidb.status import HealthStatus
+
+    report = health.HealthReport(
+        {
+            "default": health.AliasHealth(HealthStatus.OK, 1.0),
+            "blog_replica": health.AliasHealth(
+                HealthStatus.DEGRADED, 2.0, "lag 12.5s on db-replica.internal", replica=True, lag_seconds=12.5
+            ),
+        }
+    )
+    monkeypatch.setattr(health, "check_databases", lambda: report)
+
+    response = Client().get("/readyz", REMOTE_ADDR="203.0.113.9")
+
+    assert response.json()["databases"]["blog_replica"] == {"status": "degraded", "replica": True, "lag_seconds": 12.5}
+
+
+@pytest.mark.django_db(databases=["default"])
 def test_readyz_gives_a_signed_in_non_staff_user_status_words_only(shop_down: None) -> None:
     from django.contrib.auth.models import User
     from django.test import Client
