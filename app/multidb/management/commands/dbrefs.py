@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from multidb.management.options import add_alias_option
 from multidb.references import BATCH, Dangling, count_dangling, cross_relations
 from multidb.routing import current_table
 
@@ -18,12 +19,8 @@ class Command(BaseCommand):
     help = "Count, per table, rows whose cross-database reference (e.g. a post's author) is missing (exit 1 if any)."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument(
-            "--database",
-            action="append",
-            dest="databases",
-            metavar="ALIAS",
-            help="Only relations from or to this alias (repeatable). Default: every relation across aliases.",
+        add_alias_option(
+            parser, "Only relations from or to this alias (repeatable). Default: every relation across aliases."
         )
         parser.add_argument(
             "--batch-size",

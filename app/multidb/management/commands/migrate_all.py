@@ -17,6 +17,7 @@ from django.db import DatabaseError, connections
 
 from multidb.history import sqlite_file_missing
 from multidb.last_run import record_run
+from multidb.management.options import add_alias_option
 from multidb.migrator import AliasResult, migrate_all
 from multidb.pending_models import missing_migrations
 from multidb.routing import current_table
@@ -28,13 +29,7 @@ class Command(BaseCommand):
     help = "Migrate every migratable database alias (default first) and report one line per alias."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument(
-            "--database",
-            action="append",
-            dest="databases",
-            metavar="ALIAS",
-            help="Migrate only this alias (repeatable). Default: every configured alias.",
-        )
+        add_alias_option(parser, "Migrate only this alias (repeatable). Default: every configured alias.")
         parser.add_argument(
             "--jobs",
             type=int,

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from multidb.management.options import add_alias_option
 from multidb.rehearsal.errors import RehearsalError
 from multidb.rehearsal.report import Report
 from multidb.routing import current_table
@@ -22,13 +23,7 @@ class Command(BaseCommand):
     help = "Copy each migratable database into a throwaway container, run migrate_all there, and report."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument(
-            "--database",
-            action="append",
-            dest="databases",
-            metavar="ALIAS",
-            help="Rehearse only this alias (repeatable); the alias holding its history is copied too.",
-        )
+        add_alias_option(parser, "Rehearse only this alias (repeatable); the alias holding its history is copied too.")
         parser.add_argument(
             "--allow-writable-source",
             action="store_true",
