@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -11,18 +10,12 @@ from django.test import Client
 
 from apps.blog.models import Post
 from apps.shop.models import Order, Product
-from tests.unit.test_api import PASSWORD, basic, post_json
+
+# test_api's autouse fixtures (fast hashing, a throttle cache of each test's own) apply here too.
+from tests.unit.test_api import PASSWORD, basic, fast_password_hashing, post_json, throttle_cache  # noqa: F401
 
 pytestmark = pytest.mark.django_db(databases=["default", "blog_db", "shop_db"])
 PRODUCT = {"name": "Mug", "price": "9.50", "stock": 3}
-
-
-@pytest.fixture(autouse=True)
-def fast_hashing_and_own_cache(settings: Any, tmp_path: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}
-    }
 
 
 @pytest.fixture
