@@ -30,7 +30,7 @@ def verdicts(body: bytes) -> str:
     """`default ok, blog_db ok, ...`, or the start of a body that is not /readyz's JSON."""
     try:
         databases = json.loads(body)["databases"]
-        return ", ".join(f"{alias} {db['status']}{_replica(db)}" for alias, db in databases.items())
+        return ", ".join(f"{alias} {db['status']}{_replica(db)}{_nodes(db)}" for alias, db in databases.items())
     except (ValueError, KeyError, TypeError):
         return body.decode(errors="replace")[:200]
 
@@ -40,6 +40,14 @@ def _replica(db: dict[str, Any]) -> str:
         return ""
     lag = db.get("lag_seconds")
     return " (replica, lag " + ("unknown" if lag is None else f"{lag}s") + ")"
+
+
+def _nodes(db: dict[str, Any]) -> str:
+    """` (2 nodes, standby lag 0 B)` for an alias of several nodes (docs/ha.md)."""
+    if not db.get("nodes"):
+        return ""
+    lags = ", ".join("unknown" if lag is None else f"{lag} B" for lag in db.get("standby_lag_bytes") or [])
+    return f" ({db['nodes']} nodes, standby lag {lags or 'none answering'})"
 
 
 if __name__ == "__main__":

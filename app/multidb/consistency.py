@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from .config import DatabaseConfig, ProjectConfig
 from .errors import ConfigKeyError
+from .node_config import check_nodes
 
 # The import each engine's Django backend needs, and what to install for it.
 DRIVERS: dict[str, tuple[str, str]] = {
@@ -123,6 +124,8 @@ def _check_engine_fields(key: str, db: DatabaseConfig, shown: _Shown) -> None:
         )
     if not db.host:
         raise ConfigKeyError(f"{key}.host", f"is required for {engine}", "set the database server's host name")
+    if short == "postgresql":
+        check_nodes(key, db, shown)
     if db.options.get("pool") and importlib.util.find_spec("psycopg_pool") is None:
         raise ConfigKeyError(
             f"{key}.options.pool",

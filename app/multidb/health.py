@@ -7,20 +7,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.migrations.graph import MigrationGraph
-from django.db.migrations.loader import MigrationLoader
 from django.db.utils import load_backend
 
-from .history import ROUTED_TABLE, in_memory, sqlite_file_missing
+from .history import in_memory, sqlite_file_missing
+from .migration_state import lost_tables, migrations_on_disk, recorded_migrations
+from .nodes import leader_and_standbys, node_hosts
 from .replicas import replica_lag
 from .routing import RoutingTable, current_table
-from .schema import table_names, tables_created
 from .status import HealthStatus, Readiness
 from .text import one_line
 
@@ -37,6 +35,10 @@ class AliasHealth:
     missing_tables: list[str] = field(default_factory=list)  # status "schema missing"
     replica: bool = False
     lag_seconds: float | None = None  # replicas on PostgreSQL only
+    # An alias of several nodes (libpq multi-host; docs/ha.md): how many, the one that leads, the others.
+    nodes: int = 0
+    leader: str | None = None
+    standbys: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -58,7 +60,7 @@ class HealthReport:
         report: dict[str, Any] = {"status": Readiness.OK if self.ok else Readiness.UNAVAILABLE}
         if not self.ok:
             report["failing"] = self.failing
-        report["databases"] = {alias: asdict(result) for alias, result in self.databases.items()}
+        report["databases"] = {alias: _full_view(result) for alias, result in self.databases.items()}
         return report
 
     def summary(self) -> dict[str, Any]:
@@ -72,10 +74,20 @@ class HealthReport:
         return report
 
 
+def _full_view(result: AliasHealth) -> dict[str, Any]:
+    view = asdict(result)
+    if not result.nodes:  # the node fields belong to aliases of several nodes only
+        for key in ("nodes", "leader", "standbys"):
+            del view[key]
+    return view
+
+
 def _outside_view(result: AliasHealth) -> dict[str, Any]:
     view: dict[str, Any] = {"status": result.status}
     if result.replica:
         view |= {"replica": True, "lag_seconds": result.lag_seconds}
+    if result.nodes:  # how many nodes and how far behind the standbys are; no node names
+        view |= {"nodes": result.nodes, "standby_lag_bytes": [standby["lag_bytes"] for standby in result.standbys]}
     return view
 
 
@@ -115,6 +127,7 @@ def check_alias(alias: str, table: RoutingTable, timeout: float, inspect: Inspec
     started = time.monotonic()
     connection = _fresh_connection(alias, timeout)
     replica = alias in table.replicas
+    hosts = node_hosts(connection.settings_dict)
     answered = False
     try:
         if sqlite_file_missing(connection):
@@ -128,38 +141,48 @@ def check_alias(alias: str, table: RoutingTable, timeout: float, inspect: Inspec
         latency = round((time.monotonic() - started) * 1000, 1)
         if replica:
             return _replica_health(connection, latency, table.options.replica_max_lag_seconds)
-        history = table.migratable.get(alias)
-        if history is None or in_memory(connection):
-            return AliasHealth(HealthStatus.OK, latency)
-        history_connection = connection if history == alias else _fresh_connection(history, timeout)
-        try:
-            if in_memory(history_connection):
-                # An in-memory SQLite database is a new, empty one on every connection: this probe's can
-                # never show the migrations the process's own connection applied. Connectivity is all it checks.
-                return AliasHealth(HealthStatus.OK, latency)
-            recorded, tables = _recorded(history_connection, alias, history)
-        finally:
-            if history_connection is not connection:
-                history_connection.close()
-        missing = sorted(_migrations_on_disk() - recorded)
-        if missing:
-            return AliasHealth(
-                HealthStatus.UNMIGRATED, latency, f"{len(missing)} unapplied migration(s); run migrate_all", missing
-            )
-        # Schema truth: the history alone is not enough (blog_db's lives in default and survives its loss).
-        lost = _lost_tables(connection, table.apps_migrated_on(alias), tables if history == alias else None)
-        if lost:
-            error = (
-                f"{len(lost)} table(s) its history records as created do not exist ({', '.join(lost)}); run migrate_all"
-            )
-            return AliasHealth(HealthStatus.SCHEMA_MISSING, latency, error, missing_tables=lost)
-        return AliasHealth(HealthStatus.OK, latency)
+        result = _schema_health(alias, table, timeout, connection, latency)
+        if hosts:
+            # The standbys get what is left of this probe's time, less a margin for the report itself.
+            result.nodes = len(hosts)
+            result.leader, result.standbys = leader_and_standbys(connection, hosts, started + timeout * 0.9)
+        return result
     except Exception as error:  # noqa: BLE001 - any failure is this alias's status
-        return AliasHealth(HealthStatus.DOWN, error=one_line(error), replica=replica)
+        return AliasHealth(HealthStatus.DOWN, error=one_line(error), replica=replica, nodes=len(hosts))
     finally:
         if inspect is not None and answered:
             inspect(alias, connection)  # on this connection: a second connect would cost as much as the probe
         connection.close()
+
+
+def _schema_health(
+    alias: str, table: RoutingTable, timeout: float, connection: BaseDatabaseWrapper, latency: float
+) -> AliasHealth:
+    """The alias answered: are its migrations recorded, and do the tables they create exist?"""
+    history = table.migratable.get(alias)
+    if history is None or in_memory(connection):
+        return AliasHealth(HealthStatus.OK, latency)
+    history_connection = connection if history == alias else _fresh_connection(history, timeout)
+    try:
+        if in_memory(history_connection):
+            # An in-memory SQLite database is a new, empty one on every connection: this probe's can
+            # never show the migrations the process's own connection applied. Connectivity is all it checks.
+            return AliasHealth(HealthStatus.OK, latency)
+        recorded, tables = recorded_migrations(history_connection, alias, history)
+    finally:
+        if history_connection is not connection:
+            history_connection.close()
+    missing = sorted(migrations_on_disk() - recorded)
+    if missing:
+        return AliasHealth(
+            HealthStatus.UNMIGRATED, latency, f"{len(missing)} unapplied migration(s); run migrate_all", missing
+        )
+    # Schema truth: the history alone is not enough (blog_db's lives in default and survives its loss).
+    lost = lost_tables(connection, table.apps_migrated_on(alias), tables if history == alias else None)
+    if lost:
+        error = f"{len(lost)} table(s) its history records as created do not exist ({', '.join(lost)}); run migrate_all"
+        return AliasHealth(HealthStatus.SCHEMA_MISSING, latency, error, missing_tables=lost)
+    return AliasHealth(HealthStatus.OK, latency)
 
 
 def _replica_health(connection: BaseDatabaseWrapper, latency: float, max_lag: float) -> AliasHealth:
@@ -188,42 +211,3 @@ def _fresh_connection(alias: str, timeout: float) -> BaseDatabaseWrapper:
     backend = load_backend(settings_dict["ENGINE"])
     wrapper: BaseDatabaseWrapper = backend.DatabaseWrapper(settings_dict, alias)
     return wrapper
-
-
-def _recorded(connection: BaseDatabaseWrapper, alias: str, history: str) -> tuple[set[str], set[str]]:
-    """The migrations recorded for `alias`, and the tables of `connection` (read once, used for both checks)."""
-    with connection.cursor() as cursor:
-        tables = set(connection.introspection.table_names(cursor))
-        if history == alias:
-            if "django_migrations" not in tables:
-                return set(), tables
-            cursor.execute("SELECT app, name FROM django_migrations")
-        else:
-            if ROUTED_TABLE not in tables:
-                return set(), tables
-            cursor.execute(f"SELECT app, name FROM {ROUTED_TABLE} WHERE database = %s", [alias])  # noqa: S608
-        return {f"{app}.{name}" for app, name in cursor.fetchall()}, tables
-
-
-def _lost_tables(connection: BaseDatabaseWrapper, own_apps: tuple[str, ...], tables: set[str] | None) -> list[str]:
-    """Tables the (fully applied) migrations of `own_apps` create that the alias lacks; one catalog query."""
-    graph = _disk_graph()
-    nodes = frozenset(key for key in graph.nodes if key[0] in own_apps)
-    if not nodes:
-        return []
-    expected = tables_created(graph, nodes, frozenset(own_apps), int(connection.ops.max_name_length() or 10_000))
-    present = table_names(connection) if tables is None else tables
-    return sorted(expected - present)
-
-
-@cache
-def _disk_graph() -> MigrationGraph:
-    """The migration graph; files do not change while the process runs."""
-    graph: MigrationGraph = MigrationLoader(None, ignore_no_migrations=True).graph
-    return graph
-
-
-@cache
-def _migrations_on_disk() -> frozenset[str]:
-    """Every migration in the graph."""
-    return frozenset(f"{app}.{name}" for app, name in _disk_graph().nodes)

@@ -250,6 +250,54 @@ def test_a_replica_lagging_beyond_the_limit_is_degraded_and_avoided_while_the_ap
     assert routed_read(config)[:2] == ["blog_db", False]
 
 
+def test_an_alias_listing_both_nodes_writes_to_the_primary_and_reports_the_standby_s_lag(
+    least_privilege: LeastPrivilege, restored: Server, servers: dict[str, Server], tmp_path: Path
+) -> None:
+    # The HA shape (docs/ha.md) on real streaming replication: the standby listed first, as after a failover.
+    primary, standby = _address(servers["blog"]), _address(restored)
+    config = yaml.safe_load(least_privilege.runtime.config.read_text())
+    blog = config["databases"]["blog_db"]
+    blog.update(host=f"{standby},{primary}", port=5432)
+    blog["options"] = {**blog.get("options", {}), "target_session_attrs": "read-write"}
+    path = tmp_path / "nodes.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    restored.query("SELECT pg_wal_replay_pause()")
+    insert_post(least_privilege, "nodes" + secrets.token_hex(4))  # WAL the paused standby receives, never replays
+    wait_received(servers["blog"], restored)
+
+    written = orm(WRITE_THROUGH_THE_ALIAS, config=path)
+    health = manage("dbhealth", "--json", config=path)
+    text = manage("dbhealth", config=path)
+
+    assert written == [primary, False], written  # libpq skipped the standby listed first
+    assert health.returncode == 0, health.stderr
+    blog_db = json.loads(health.stdout)["databases"]["blog_db"]
+    assert (blog_db["status"], blog_db["nodes"], blog_db["leader"]) == ("ok", 2, primary), blog_db
+    [reported] = blog_db["standbys"]
+    assert (reported["host"], reported["status"]) == (standby, "ok") and reported["lag_bytes"] > 0, reported
+    assert f"(leader {primary}; standby {standby} ok, lag {reported['lag_bytes']} B)" in text.stdout, text.stdout
+
+
+# A post saved through blog_db (the router, no .using()): the node that took it and whether it is a standby.
+WRITE_THROUGH_THE_ALIAS = """
+import json
+from django.db import connections
+from apps.blog.models import Post
+Post.objects.create(title="through the node list", content="", author_id=1)
+connection = connections["blog_db"]
+with connection.cursor() as cursor:
+    cursor.execute("SELECT pg_is_in_recovery()")
+    print(json.dumps([connection.connection.info.host, cursor.fetchone()[0]]))
+"""
+
+
+def _address(server: Server) -> str:
+    """The server's address on its Docker network (reachable from this host), where it listens on 5432."""
+    wrapped = server.container.get_wrapped_container()
+    wrapped.reload()
+    return str(next(iter(wrapped.attrs["NetworkSettings"]["Networks"].values()))["IPAddress"])
+
+
 def _readyz_until_degraded(app: App, timeout: float) -> tuple[int, Any]:
     """/readyz until the replica is degraded: the lag grows from the last replayed commit, in real time."""
     deadline = time.monotonic() + timeout

@@ -169,6 +169,38 @@ def test_health_report_is_unready_for_any_failing_home_but_never_for_a_replica()
     assert set(ready.as_dict()) == {"status", "databases"} and ready.as_dict()["status"] == "ok"
 
 
+def test_an_alias_of_several_nodes_reports_its_leader_and_standbys_to_insiders_and_only_numbers_to_others() -> None:
+    from multidb.health import AliasHealth, HealthReport
+
+    standbys = [{"host": "db-blog-2", "status": "ok", "lag_bytes": 120}, {"host": "db-blog-3", "status": "down"}]
+    standbys[1]["lag_bytes"] = None
+    report = HealthReport(
+        {
+            "default": AliasHealth("ok", 1.0),
+            "blog_db": AliasHealth("ok", 2.0, nodes=3, leader="db-blog-1", standbys=standbys),
+        }
+    )
+
+    full, outside = report.as_dict()["databases"], report.summary()["databases"]
+    assert "leader" not in full["default"] and "nodes" not in full["default"]  # a plain alias: as before
+    assert (full["blog_db"]["nodes"], full["blog_db"]["leader"], full["blog_db"]["standbys"]) == (
+        3,
+        "db-blog-1",
+        standbys,
+    )
+    assert outside["blog_db"] == {"status": "ok", "nodes": 3, "standby_lag_bytes": [120, None]}
+    assert outside["default"] == {"status": "ok"}
+    assert report.ok  # a standby down leaves the alias serving from its leader
+
+
+def test_lsn_positions_are_byte_offsets() -> None:
+    from multidb.nodes import lsn_bytes
+
+    assert lsn_bytes("0/0") == 0
+    assert lsn_bytes("16/B374D848") == (0x16 << 32) + 0xB374D848
+    assert lsn_bytes("1/0") - lsn_bytes("0/FFFFFFFF") == 1
+
+
 def test_check_alias_names_a_missing_replica_file_and_an_unmigrated_home(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

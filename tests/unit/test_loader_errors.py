@@ -244,6 +244,31 @@ CASES = [
         "databases.default.password",
         "FILE_PASSWORD_FILE names a file that cannot be read",
     ),
+    # An alias of several nodes (docs/ha.md): libpq keeps the first host that answers unless told otherwise.
+    (
+        "several-hosts-that-may-reach-a-standby",
+        pg("    host: 127.0.0.1\n  blog_db", "    host: db-main-1,db-main-2\n  blog_db"),
+        "databases.default.options.target_session_attrs",
+        "must be read-write for an alias that writes and lists several hosts",
+    ),
+    (
+        "empty-node-name",
+        pg(
+            "    host: 127.0.0.1\n  blog_db",
+            "    host: db-main-1,,db-main-2\n    options: {target_session_attrs: read-write}\n  blog_db",
+        ),
+        "databases.default.host",
+        "has an empty name in its list of nodes",
+    ),
+    (
+        "unknown-target-session-attrs",
+        pg(
+            "    host: 127.0.0.1\n  blog_db",
+            "    host: 127.0.0.1\n    options: {target_session_attrs: leader}\n  blog_db",
+        ),
+        "databases.default.options.target_session_attrs",
+        "'leader' is not one of any, read-write",
+    ),
 ]
 
 
@@ -275,6 +300,16 @@ def test_the_table_s_base_config_is_valid(tmp_path: Path) -> None:
 
     assert (result.returncode, result.stderr) == (0, ""), result.stderr
     assert "no issues" in result.stdout
+
+
+def test_an_alias_of_several_nodes_that_keeps_the_writable_one_is_valid(tmp_path: Path) -> None:
+    config = tmp_path / "ha.yaml"
+    node_list = "    host: db-main-1,db-main-2\n    options: {target_session_attrs: read-write}\n  blog_db"
+    config.write_text(pg("    host: 127.0.0.1\n  blog_db", node_list))
+
+    result = manage("check", config=config, env={"DB_PASSWORD": SECRET, "SECRET_KEY": SECRET * 2})
+
+    assert (result.returncode, result.stderr) == (0, ""), result.stderr
 
 
 def test_each_case_is_a_distinct_edit_with_its_own_expectation() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from multidb.health import check_databases
+from multidb.health import AliasHealth, check_databases
 from multidb.status import HealthStatus
 
 
@@ -27,7 +27,7 @@ class Command(BaseCommand):
             width = max(len(alias) for alias in report.databases)
             for alias, result in report.databases.items():
                 lag = f", lag {result.lag_seconds:.1f}s" if result.lag_seconds is not None else ""
-                role = " (replica)" if result.replica else ""
+                role = " (replica)" if result.replica else _nodes(result)
                 if result.status == HealthStatus.OK:
                     line = self.style.SUCCESS(f"ok     {result.latency_ms:.1f} ms{lag}{role}")
                 elif result.replica:
@@ -37,3 +37,14 @@ class Command(BaseCommand):
                 self.stdout.write(f"{alias:<{width}}  {line}")
         if not report.ok:
             raise CommandError(f"not ready: {', '.join(report.failing)}", returncode=1)
+
+
+def _nodes(result: AliasHealth) -> str:
+    """` (leader db-blog-1; standby db-blog-2 ok, lag 0 B)` for an alias of several nodes, else ``."""
+    if not result.nodes or result.leader is None:
+        return ""
+    standbys = [
+        f"standby {s['host']} {s['status']}" + ("" if s["lag_bytes"] is None else f", lag {s['lag_bytes']} B")
+        for s in result.standbys
+    ]
+    return f" (leader {'; '.join([result.leader, *standbys])})"
