@@ -29,7 +29,7 @@ dev: venv ## Migrate the local SQLite databases and run the dev server on 127.0.
 test: $(TEST_LAYERS) ## Run every test layer (unit, integration, e2e)
 
 test-unit: venv ## Run the unit tests (no Docker; SQLite files)
-	$(PY) -m pytest tests/unit -q
+	$(PY) -m pytest tests/unit -q -n auto
 
 lint: venv ## Run ruff and mypy
 	$(VENV)/bin/ruff check app tests bench scripts

@@ -61,6 +61,8 @@ def test_without_time_every_alias_goes_to_the_latest_time_all_reach(stack: dict[
         ((NOW - timedelta(days=1)).isoformat(), [], "before the earliest restorable time of default"),
         ("", ["nosuch"], "unknown alias nosuch in DB="),
     ],
+    # Fixed ids: the times above change with every collection, and parallel workers must collect the same tests.
+    ids=["unparsable", "no-offset", "future", "before-earliest", "unknown-alias"],
 )
 def test_bad_requests_are_refused(stack: dict[str, Server], time: str, names: list[str], message: str) -> None:
     with pytest.raises(BadInputError, match=message):
