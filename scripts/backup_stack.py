@@ -28,6 +28,8 @@ class Backup:
     stop: datetime
     size: int  # bytes in the repository (compressed)
     database_size: int
+    timeline: int = 1  # the timeline it was taken on (its first WAL segment's)
+    stop_lsn: int = 0  # the WAL position it is consistent at
 
 
 @dataclass
@@ -40,6 +42,20 @@ class Server:
     backups: list[Backup] = field(default_factory=list)
     system_id: int | None = None
     last_commit: datetime | None = None
+    # The newest timeline's history: each ancestor timeline and the WAL position where the next one branched off.
+    branches: dict[int, int] = field(default_factory=dict)
+
+    def restorable_backups(self, target: datetime | None = None) -> list[Backup]:
+        """Backups a restore can start from: on the newest timeline's path (recovery follows that timeline) and,
+        with a target, ended by then. A backup taken on an older timeline after the newer one branched off is
+        not (after a point-in-time restore, the backups of the abandoned future): PostgreSQL could not find its
+        checkpoint on the newest timeline, and pgBackRest 2.45 would pick it as the latest."""
+        on_path = [
+            backup
+            for backup in self.backups
+            if backup.timeline not in self.branches or backup.stop_lsn <= self.branches[backup.timeline]
+        ]
+        return [backup for backup in on_path if target is None or backup.stop <= target]
 
     @property
     def earliest(self) -> datetime | None:
@@ -75,6 +91,18 @@ def in_server(server: Server, *command: str, check: bool = True) -> subprocess.C
     return compose("exec", "-T", "--user", "postgres", server.service, *command, check=check)
 
 
+def beside_server(server: Server, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """A command as postgres in a one-off container of the server's service (its volumes and environment, no
+    PostgreSQL): reads the repository of a server that is stopped or failing to start, as a restore must."""
+    run = ["run", "--rm", "--no-deps", "-T", "--user", "postgres", "--entrypoint", command[0], server.service]
+    return compose(*run, *command[1:], check=check)
+
+
+def running_services() -> set[str]:
+    """The stack's services whose container is running (not stopped, exited or restarting)."""
+    return set(compose("ps", "--status", "running", "--services", check=False).stdout.split())
+
+
 def check_repository(server: Server, *, new_cluster_ok: bool = False) -> None:
     """Refuse (BadInputError) when `pgbackrest check` fails for the server; it also archives the current WAL
     segment. With new_cluster_ok, a server that is not the cluster its stanza backs up (a lost volume
@@ -101,23 +129,48 @@ def error_line(output: str) -> str:
     return lines[index]
 
 
-def load(server: Server) -> Server:
-    """Fill in the server's backups, stanza system id and last archived commit from the repository."""
-    load_backups(server)
-    last = in_server(server, "bash", RESTORABLE).stdout.strip()
+def load(server: Server, running: bool = True) -> Server:
+    """Fill in the server's backups, stanza system id and last archived commit from the repository (read in
+    the server's container, or beside it when it is not running)."""
+    load_backups(server, running)
+    last = (in_server if running else beside_server)(server, "bash", RESTORABLE).stdout.strip()
     server.last_commit = parse_time(last.replace(" UTC", "+00:00")) if last else None
     return server
 
 
-def load_backups(server: Server) -> Server:
+def load_backups(server: Server, running: bool = True) -> Server:
     """Fill in the server's backups and stanza system id (`pgbackrest info`), not the last archived commit."""
-    out = in_server(server, "pgbackrest", "info", "--output=json").stdout
+    run = in_server if running else beside_server
+    out = run(server, "pgbackrest", "info", "--output=json").stdout
     stanzas = json.loads(out or "[]")
     stanza = stanzas[0] if stanzas else {}
     server.backups = [_backup(item) for item in stanza.get("backup", [])]
     databases = stanza.get("db", [])
     server.system_id = databases[-1]["system-id"] if databases else None
+    server.branches = branches(run(server, "bash", "-c", NEWEST_HISTORY).stdout)
     return server
+
+
+# The newest timeline's history file in the stanza's archive (plain text; none while the stanza is on timeline 1).
+NEWEST_HISTORY = (
+    'ls -1 /var/lib/pgbackrest/archive/"$PGBACKREST_STANZA"/*/*.history 2>/dev/null | sort | tail -n 1 | xargs -r cat'
+)
+
+
+def branches(history: str) -> dict[int, int]:
+    """A timeline history file ("1<TAB>0/9000000<TAB>reason" per ancestor) as {ancestor timeline: branch position}."""
+    found: dict[int, int] = {}
+    for line in history.splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[0].isdigit() and "/" in fields[1]:
+            found[int(fields[0])] = lsn(fields[1])
+    return found
+
+
+def lsn(text: str) -> int:
+    """A WAL position ('0/5000028') as a byte offset."""
+    high, low = text.split("/")
+    return (int(high, 16) << 32) + int(low, 16)
 
 
 def _backup(item: dict[str, Any]) -> Backup:
@@ -130,6 +183,8 @@ def _backup(item: dict[str, Any]) -> Backup:
         stop=datetime.fromtimestamp(timestamp["stop"], UTC),
         size=int(repository["delta"]),
         database_size=int(info["size"]),
+        timeline=int(item["archive"]["start"][:8], 16),
+        stop_lsn=lsn(item["lsn"]["stop"]),
     )
 
 

@@ -11,7 +11,7 @@ import re
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from backup_stack import (
@@ -23,6 +23,7 @@ from backup_stack import (
     in_server,
     load,
     parse_time,
+    running_services,
     servers,
     show,
     size,
@@ -36,6 +37,7 @@ class Plan:
     servers: list[Server]
     target: datetime
     everything: bool  # every alias of the stack, so the references must hold
+    backup_sets: dict[str, str] = field(default_factory=dict)  # alias -> the backup its restore starts from
 
     def to_end(self, server: Server) -> bool:
         """Replay all archived WAL: recovery to a time after the last commit would end short of it (FATAL)."""
@@ -73,10 +75,14 @@ def make_plan(text: str, names: list[str]) -> Plan:
     now = datetime.now(UTC)
     if target and target > now:
         raise BadInputError(f"TIME={text} is in the future (now {show(now)})")
+    running = running_services()
+    up = [server for server in chosen if server.service in running]
     with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
-        # Archives the current WAL of a healthy server first; a fresh cluster (a lost volume) is what a restore is for.
-        list(pool.map(lambda server: check_repository(server, new_cluster_ok=True), chosen))
-        list(pool.map(load, chosen))
+        # Archives the current WAL of a healthy server first. A fresh cluster (a lost volume) and a server that
+        # is not running (stopped, or failing to start after a bad restore) are what a restore is for: their
+        # repository is read beside them, unchecked.
+        list(pool.map(lambda server: check_repository(server, new_cluster_ok=True), up))
+        list(pool.map(lambda server: load(server, server.service in running), chosen))
     for server in chosen:
         if not server.backups:
             raise BadInputError(f"no backup of {server.alias} in the repository yet: run make backup TYPE=full first")
@@ -88,13 +94,22 @@ def make_plan(text: str, names: list[str]) -> Plan:
                 )
     else:
         target = min(s.latest for s in chosen if s.latest)
-    return Plan(chosen, target, everything=len(chosen) == len(everyone))
+    plan = Plan(chosen, target, everything=len(chosen) == len(everyone))
+    for server in chosen:
+        # Chosen here, not left to pgBackRest: it would take the newest set even off the newest timeline's path.
+        usable = server.restorable_backups(None if plan.to_end(server) else target)
+        if not usable:
+            raise BadInputError(
+                f"no backup of {server.alias} on its current timeline ends by {show(target)}: choose a later TIME"
+            )
+        plan.backup_sets[server.alias] = usable[-1].label
+    return plan
 
 
 def restore(plan: Plan, server: Server) -> str:
     """Restore one server (its container stopped), start it, wait for promotion; its report line."""
     started, since = time.monotonic(), datetime.now(UTC).isoformat()
-    options = ["--log-level-console=info", "restore"]
+    options = ["--log-level-console=info", "restore", f"--set={plan.backup_sets[server.alias]}"]
     if not plan.to_end(server):
         target = plan.target.strftime("%Y-%m-%d %H:%M:%S.%f+00")
         options += ["--type=time", f"--target={target}", "--target-action=promote"]
@@ -141,9 +156,12 @@ def report(plan: Plan, server: Server, backup: str, log: str, took: float) -> st
         diff = f"select pg_wal_lsn_diff('{done.group(1)}', '{starts.group(1)}')::bigint"
         replayed = size(int(in_server(server, "psql", "-XtAc", diff).stdout.strip()))
     segments = log.count("restored log file")
-    target = "end of archived WAL" if plan.to_end(server) else show(plan.target)
+    # The whole archive when TIME is after the alias's last archived commit: the same state, reached without a target.
+    target = "end of archived WAL (its last commit is before TIME)" if plan.to_end(server) else show(plan.target)
+    # No commit in the replayed WAL: the backup already held every commit the restore keeps.
+    reached = "none in the replayed WAL" if reached == "-" else f"{reached}+00"
     return (
-        f"{server.alias:<10} backup {backup}; target {target}; last transaction replayed {reached}+00;"
+        f"{server.alias:<10} backup {backup}; target {target}; last transaction replayed {reached};"
         f" WAL replayed {replayed} ({segments} segments from the archive); {took:.1f} s"
     )
 
