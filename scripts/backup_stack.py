@@ -59,13 +59,15 @@ class Server:
 
     @property
     def earliest(self) -> datetime | None:
-        """The oldest backup's end: a restore cannot reach any earlier time."""
-        return self.backups[0].stop if self.backups else None
+        """The oldest restorable backup's end: a restore cannot reach any earlier time."""
+        usable = self.restorable_backups()
+        return usable[0].stop if usable else None
 
     @property
     def latest(self) -> datetime | None:
-        """The last archived commit (or the newest backup's end, if later): what a restore can reach."""
-        times = [t for t in (self.last_commit, self.backups[-1].stop if self.backups else None) if t]
+        """The last archived commit (or the newest restorable backup's end, if later): what a restore can reach."""
+        usable = self.restorable_backups()
+        times = [t for t in (self.last_commit, usable[-1].stop if usable else None) if t]
         return max(times) if times else None
 
 

@@ -21,10 +21,13 @@ def main() -> int:
             print("  no backup yet: make backup TYPE=full")
             continue
         print(f"  restorable from {show(server.earliest)} to {show(server.latest)}")
+        usable = {backup.label for backup in server.restorable_backups()}
         for backup in server.backups:
+            # After a point-in-time restore, the backups of the abandoned timeline stay until they expire.
+            off_path = "" if backup.label in usable else "  (of an abandoned timeline: not restorable)"
             print(
                 f"  {backup.label:<33} {backup.type:<4} {show(backup.stop)}"
-                f"  {size(backup.size):>9} (database {size(backup.database_size)})"
+                f"  {size(backup.size):>9} (database {size(backup.database_size)}){off_path}"
             )
     return 0
 

@@ -203,3 +203,12 @@ def test_a_server_that_is_not_running_is_restored_from_its_repository_read_besid
     assert sorted(checked) == ["default", "shop_db"]  # pgbackrest check needs a running server
     assert read == {"default": True, "blog_db": False, "shop_db": True}
     assert set(plan.backup_sets) == {"default", "blog_db", "shop_db"}
+
+
+def test_the_restorable_times_leave_out_the_backups_of_an_abandoned_timeline() -> None:
+    full = Backup("F", "full", NOW - timedelta(hours=2), NOW - timedelta(hours=1), 10, 10, 1, 0x2000100)
+    after_branch = Backup("F_I", "incr", NOW - timedelta(minutes=50), NOW - timedelta(minutes=50), 1, 10, 1, 0x6000050)
+    server = Server("blog_db", "db-blog", "blog", [full, after_branch], 1, None, {1: 0x4A3B2C0})
+
+    assert [backup.label for backup in server.restorable_backups()] == ["F"]
+    assert (server.earliest, server.latest) == (full.stop, full.stop)
