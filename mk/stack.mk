@@ -4,6 +4,8 @@
 # builds the app image and starts the databases, migrate and app.
 # ENV_FILE selects another env file; COMPOSE_PROJECT_NAME another stack.
 # PROFILE=replica (or COMPOSE_PROFILES=replica in the env file) adds db-blog-replica.
+# PROFILE=ha runs every alias on two Patroni nodes and one etcd instead (docs/ha.md); down, destroy,
+# logs, ps and psql act on whichever shape runs (scripts/stack-shape.sh).
 # The app is served by the `proxy` (nginx) at https://127.0.0.1:8443; its certificate is generated on the
 # first `make up` into TLS_DIR (default build/tls), which `make down` and `make destroy` keep (docs/tls.md).
 
@@ -19,7 +21,7 @@ export COMPOSE_PROFILES := $(PROFILE)
 endif
 TEST_LAYERS += test-e2e
 
-.PHONY: bootstrap compose-files up down destroy logs ps migrate psql manage test-e2e
+.PHONY: bootstrap compose-files up down destroy logs ps failover migrate psql manage test-e2e
 
 bootstrap: ## Install/start Docker and Compose v2 if missing; choose or build base images
 	@scripts/bootstrap-docker.sh
@@ -44,8 +46,12 @@ destroy: ## Remove the stack and its data volumes (asks first unless FORCE=1); b
 logs: ## Follow the stack's logs (SERVICE=app for one service)
 	@$(COMPOSE) --profile '*' logs --follow --tail 100 $(SERVICE)
 
-ps: ## Show the stack's containers and their health
+ps: ## Show the stack's containers and their health (ha profile: each alias's leader, standby and lag too)
 	@$(COMPOSE) --profile '*' ps --all
+	@ENV_FILE=$(ENV_FILE) scripts/ha.sh status
+
+failover: ## Planned switchover of an HA alias to its synchronous standby: make failover DB=blog_db (PROFILE=ha)
+	@ENV_FILE=$(ENV_FILE) scripts/ha.sh failover "$(DB)"
 
 migrate: compose-files ## Run the migrate job again (ARGS="--plan" etc. go to migrate_all)
 	@scripts/build-app-image.sh
@@ -58,4 +64,4 @@ manage: compose-files ## Run manage.py in the running app container: make manage
 	@$(COMPOSE) exec $$([ -t 0 ] || echo -T) app python app/manage.py $(ARGS)
 
 test-e2e: venv bootstrap ## Run the end-to-end tests against a separate Compose stack
-	$(PY) -m pytest tests/e2e/test_stack.py tests/e2e/test_edge_compose.py tests/e2e/test_browser.py tests/e2e/test_api_edge.py tests/e2e/test_logging.py tests/e2e/test_backup.py tests/e2e/test_replica_profile.py tests/e2e/test_add_database.py -m e2e -q
+	$(PY) -m pytest tests/e2e/test_stack.py tests/e2e/test_edge_compose.py tests/e2e/test_browser.py tests/e2e/test_api_edge.py tests/e2e/test_logging.py tests/e2e/test_backup.py tests/e2e/test_replica_profile.py tests/e2e/test_add_database.py tests/e2e/test_ha.py -m e2e -q

@@ -3,7 +3,9 @@
 # root as project directory, compose/compose.yaml plus the database services
 # generated from config/compose*.yaml (build/compose.databases.yaml; `make
 # compose-files`), the env file (ENV_FILE, default .env) and the base images
-# chosen by ensure-images.sh.
+# chosen by ensure-images.sh. With the `ha` profile asked for or running (scripts/stack-shape.sh), the
+# generated file is build/compose.databases-ha.yaml instead: Patroni nodes and etcd, no plain servers
+# (docs/ha.md); COMPOSE_PROFILES=ha is then set so the app reads config/compose-ha.yaml.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,5 +26,10 @@ for file in "$env_file" "$root/build/images.env"; do
 done
 # Not generated yet (`make down` on a fresh clone): the project name is all down needs.
 files=(-f "$root/compose/compose.yaml")
-[[ -f $root/build/compose.databases.yaml ]] && files+=(-f "$root/build/compose.databases.yaml")
+databases=$root/build/compose.databases.yaml
+if [[ $("$root/scripts/stack-shape.sh") == ha ]]; then
+  databases=$root/build/compose.databases-ha.yaml
+  [[ ,${COMPOSE_PROFILES:-}, == *,ha,* ]] || export COMPOSE_PROFILES=ha
+fi
+[[ -f $databases ]] && files+=(-f "$databases")
 exec docker compose --project-directory "$root" "${files[@]}" "${env_files[@]}" "$@"

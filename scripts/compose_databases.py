@@ -7,6 +7,9 @@ compose/compose.yaml: a PostgreSQL service, volume and secrets per alias, a stre
 replica alias of a profile config (in that profile), and the migrate job's and app's database
 environment. Also OUT_DIR/compose.env-keys (the passwords .env must hold; scripts/ensure-env.sh) and
 OUT_DIR/compose.aliases (per line: alias, service, database, profile or empty; scripts/psql.sh).
+With config/compose-ha.yaml (the `ha` profile, docs/ha.md), also OUT_DIR/compose.databases-ha.yaml, which
+scripts/compose.sh passes instead when that profile is on: two Patroni nodes per alias and one etcd, no plain
+server, and OUT_DIR/compose-ha.aliases (alias, its nodes comma-separated, database, "ha").
 A file is rewritten only when its content changes. A broken config: one line naming file, key and fix, exit 2.
 """
 
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -114,18 +117,25 @@ class Stack:
 def main(argv: list[str]) -> int:
     config_dir = Path(argv[1] if len(argv) > 1 else "config")
     out_dir = Path(argv[2] if len(argv) > 2 else "build")
+    ha_config = config_dir / f"compose-{HA_PROFILE}.yaml"
     try:
         stack, sources = read_stack(config_dir)
+        ha_nodes = read_ha(stack, ha_config) if ha_config.exists() else {}
     except ConfigError as error:
         print(f"compose: {error}", file=sys.stderr)
         return 2
     out_dir.mkdir(parents=True, exist_ok=True)
     header = HEADER.format(sources=", ".join(str(source) for source in sources))
     _write(out_dir / "compose.databases.yaml", header + yaml.safe_dump(render(stack), sort_keys=False, width=200))
-    _write(out_dir / "compose.env-keys", "".join(f"{key}\n" for key in env_keys(stack)))
+    _write(out_dir / "compose.env-keys", "".join(f"{key}\n" for key in env_keys(stack, ha=bool(ha_nodes))))
     rows = [f"{s.alias}\t{s.service}\t{s.dbname}\t\n" for s in stack.servers.values()]
     rows += [f"{r.alias}\t{r.service}\t{r.home.dbname}\t{r.profile}\n" for r in stack.replicas]
     _write(out_dir / "compose.aliases", "".join(rows))
+    if ha_nodes:
+        header = HEADER.format(sources=f"{sources[0]}, {ha_config}")
+        _write(out_dir / "compose.databases-ha.yaml", header + yaml.safe_dump(render_ha(stack, ha_nodes), sort_keys=False, width=200))
+        rows = [f"{s.alias}\t{','.join(ha_nodes[s.alias])}\t{s.dbname}\t{HA_PROFILE}\n" for s in stack.servers.values()]
+        _write(out_dir / f"compose-{HA_PROFILE}.aliases", "".join(rows))
     return 0
 
 
@@ -140,7 +150,8 @@ def read_stack(config_dir: Path) -> tuple[Stack, list[Path]]:
         service = _service(topology, alias, db)
         server = Server(alias, service, db.name, topology.credential_variables(alias), timeouts=_timeouts(db))
         stack.servers[alias] = server
-    profiles = sorted(config_dir.glob("compose-*.yaml"))
+    # The ha profile replaces the servers rather than adding to them: read_ha, render_ha.
+    profiles = sorted(p for p in config_dir.glob("compose-*.yaml") if p.stem != f"compose-{HA_PROFILE}")
     for path in profiles:
         _add_profile(stack, load_topology(path), path.stem.removeprefix("compose-"))
     return stack, [base, *profiles]
@@ -230,6 +241,25 @@ def _roles(server: Server) -> list[str]:
 
 
 def _server_service(server: Server) -> dict[str, Any]:
+    return {
+        **copy.deepcopy(DB_BASE),
+        **copy.deepcopy(HARDENING),
+        **SERVER_LIMITS,
+        "environment": _server_environment(server) | pgbackrest_environment(server),
+        "secrets": [server.secret(role) for role in _roles(server)],
+        "volumes": [
+            f"{server.service}:/var/lib/postgresql/data",
+            f"{server.service}-run:/var/run/postgresql",
+            "./compose/db-init:/docker-entrypoint-initdb.d:ro",
+            LIB_MOUNT,
+            *BACKUP_MOUNTS,
+        ],
+        "command": list(ARCHIVING),
+    }
+
+
+def _server_environment(server: Server) -> dict[str, str]:
+    """What compose/db-init reads: the database, its roles and their password files, the runtime timeouts."""
     environment = {
         "POSTGRES_USER": "postgres",
         "POSTGRES_DB": server.dbname,
@@ -246,21 +276,7 @@ def _server_service(server: Server) -> dict[str, Any]:
         # Always created (db-init/30-replication.sh), so a replica's profile can be turned on later.
         environment["DB_REPLICATION"] = f"{server.dbname}_replicator"
         environment["DB_REPLICATION_PASSWORD_FILE"] = f"/run/secrets/{server.secret('replication')}"
-    return {
-        **copy.deepcopy(DB_BASE),
-        **copy.deepcopy(HARDENING),
-        **SERVER_LIMITS,
-        "environment": environment | pgbackrest_environment(server),
-        "secrets": [server.secret(role) for role in _roles(server)],
-        "volumes": [
-            f"{server.service}:/var/lib/postgresql/data",
-            f"{server.service}-run:/var/run/postgresql",
-            "./compose/db-init:/docker-entrypoint-initdb.d:ro",
-            LIB_MOUNT,
-            *BACKUP_MOUNTS,
-        ],
-        "command": list(ARCHIVING),
-    }
+    return environment
 
 
 def pgbackrest_environment(server: Server) -> dict[str, str]:
@@ -339,8 +355,124 @@ def _app_part(stack: Stack, role: str) -> dict[str, Any]:
     return {"environment": environment, "secrets": [s.secret(role) for s in stack.servers.values()]}
 
 
-def env_keys(stack: Stack) -> list[str]:
-    return [f"{s.prefix}_{role.upper()}_PASSWORD" for s in stack.servers.values() for role in _roles(s)]
+# The `ha` profile (docs/ha.md): per alias a Patroni cluster of HA_NODES nodes, db-<name>-1.., named in
+# config/compose-ha.yaml's host lists (libpq multi-host), and one etcd member for all of them.
+HA_PROFILE = "ha"
+HA_NODES = 2
+PATRONI_IMAGE = "${PATRONI_IMAGE:-multidb-local/patroni:15}"
+PATRONI_MOUNT = "./compose/patroni:/usr/local/lib/multidb-patroni:ro"
+ETCD = "etcd"
+# Patroni's REST API answers GET /health with 200 while its PostgreSQL runs, leader or standby.
+# The whole answer is read: a probe hanging up early makes Patroni log a traceback.
+PATRONI_HEALTH = (
+    "exec 3<>/dev/tcp/127.0.0.1/8008 && printf 'GET /health HTTP/1.0\\r\\n\\r\\n' >&3"
+    " && read -r -t 2 s <&3 && cat <&3 >/dev/null && [[ $$s == *' 200 '* ]]"
+)
+
+
+def read_ha(stack: Stack, path: Path) -> dict[str, list[str]]:
+    """Each alias's Patroni nodes, from config/compose-ha.yaml: the same aliases, every host a node list."""
+    topology = load_topology(path)
+    source = str(path)
+    for alias in stack.servers.keys() - topology.databases.keys():
+        raise ConfigError(source, f"databases.{alias}", "is missing", "copy its entry from config/compose.yaml")
+    nodes: dict[str, list[str]] = {}
+    for alias, db in topology.databases.items():
+        server = stack.servers.get(alias)
+        if server is None or db.is_replica:
+            fix = "the ha profile has the aliases of config/compose.yaml only, each on its Patroni nodes"
+            raise ConfigError(source, f"databases.{alias}", "is not a server of config/compose.yaml", fix)
+        names = [f"{server.service}-{number}" for number in range(1, HA_NODES + 1)]
+        if topology.variable(alias, "host") is not None or db.host != ",".join(names):
+            fix = f"write host: ${{{server.prefix}_HOST:-{','.join(names)}}}"
+            raise ConfigError(source, f"databases.{alias}.host", "an ha alias lists its Patroni nodes", fix)
+        nodes[alias] = names
+    return nodes
+
+
+def render_ha(stack: Stack, nodes: dict[str, list[str]]) -> dict[str, Any]:
+    """The ha profile's Compose document: etcd, the Patroni nodes, the app's and migrate's database part."""
+    services: dict[str, Any] = {ETCD: _etcd_service()}
+    for alias, names in nodes.items():
+        services.update({name: _patroni_service(stack.servers[alias], name) for name in names})
+    volumes: dict[str, Any] = {name: {} for name in services}
+    services["migrate"] = _app_part(stack, "owner")
+    services["app"] = _app_part(stack, "runtime")
+    # Every node healthy: the leader has run post_bootstrap (roles) and its synchronous standby streams.
+    services["migrate"]["depends_on"] = {
+        name: {"condition": "service_healthy"} for names in nodes.values() for name in names
+    }
+    secrets = {
+        server.secret(role): {"file": f"${{SECRETS_DIR:-./build/secrets}}/{server.prefix}_{role.upper()}_PASSWORD"}
+        for server in stack.servers.values()
+        for role in ["superuser", "owner", "runtime", "replication"]
+    }
+    return {"services": services, "volumes": volumes, "secrets": secrets}
+
+
+def _patroni_service(server: Server, name: str) -> dict[str, Any]:
+    # Hardened like the plain servers: Patroni runs as postgres and needs no capability; the socket
+    # directory and Patroni's pgpass file go to tmpfs. No watchdog (it needs /dev/watchdog): docs/ha.md.
+    environment = _server_environment(replace(server, replicated=True)) | {
+        "PATRONI_NAME": name,
+        "PATRONI_SCOPE": server.dbname,
+        "PATRONI_ETCD3_HOSTS": f"{ETCD}:2379",
+    }
+    return {
+        "image": PATRONI_IMAGE,
+        "restart": "unless-stopped",
+        **copy.deepcopy(HARDENING),
+        "tmpfs": [*HARDENING["tmpfs"], "/var/run/postgresql:mode=3777"],
+        **SERVER_LIMITS,
+        "entrypoint": ["bash", "/usr/local/lib/multidb-patroni/entrypoint.sh"],
+        "environment": environment,
+        "secrets": [server.secret(role) for role in ["superuser", "owner", "runtime", "replication"]],
+        "volumes": [
+            f"{name}:/var/lib/postgresql/data",
+            PATRONI_MOUNT,
+            "./compose/db-init:/docker-entrypoint-initdb.d:ro",
+            LIB_MOUNT,
+        ],
+        "healthcheck": {**DB_BASE["healthcheck"], "test": ["CMD", "bash", "-c", PATRONI_HEALTH]},
+        "depends_on": {ETCD: {"condition": "service_healthy"}},
+    }
+
+
+def _etcd_service() -> dict[str, Any]:
+    # One member: a laptop's shape. Production runs three (the Ansible role), so losing one keeps quorum.
+    # Reached only on the stack's internal network, by the Patroni nodes.
+    return {
+        "image": PATRONI_IMAGE,
+        "restart": "unless-stopped",
+        **copy.deepcopy(HARDENING),
+        "user": "etcd",
+        "mem_limit": "256m",
+        "pids_limit": 128,
+        "entrypoint": ["etcd"],
+        "environment": {
+            "ETCD_NAME": ETCD,
+            "ETCD_DATA_DIR": "/var/lib/etcd/data",
+            "ETCD_LISTEN_CLIENT_URLS": "http://0.0.0.0:2379",
+            "ETCD_ADVERTISE_CLIENT_URLS": f"http://{ETCD}:2379",
+            "ETCD_LISTEN_PEER_URLS": "http://0.0.0.0:2380",
+            "ETCD_INITIAL_ADVERTISE_PEER_URLS": f"http://{ETCD}:2380",
+            "ETCD_INITIAL_CLUSTER": f"{ETCD}=http://{ETCD}:2380",
+        },
+        "volumes": [f"{ETCD}:/var/lib/etcd"],
+        "healthcheck": {
+            **DB_BASE["healthcheck"],
+            "test": ["CMD", "etcdctl", "--endpoints=http://127.0.0.1:2379", "endpoint", "health"],
+            "start_period": "30s",
+        },
+    }
+
+
+def env_keys(stack: Stack, *, ha: bool = False) -> list[str]:
+    """The passwords .env must hold; with the ha profile, every alias's replication role's too (Patroni's)."""
+    keys = [f"{s.prefix}_{role.upper()}_PASSWORD" for s in stack.servers.values() for role in _roles(s)]
+    if ha:
+        keys += [f"{s.prefix}_REPLICATION_PASSWORD" for s in stack.servers.values() if not s.replicated]
+    return keys
 
 
 def _write(path: Path, content: str) -> None:

@@ -12,6 +12,9 @@
 # (images/postgres-pgbackrest/). An explicit POSTGRES_IMAGE must include it.
 # The proxy (images/nginx/, docs/tls.md) is always built here from Debian's nginx package, on the
 # local Debian base or an official debian:bookworm-slim already present; rebuilt when its context changes.
+# With the `ha` profile on (COMPOSE_PROFILES contains ha, docs/ha.md), also the Patroni image
+# (images/patroni/: Debian's patroni and etcd on the chosen PostgreSQL image), rebuilt when its context
+# or that base changes; a plain stack never waits for it.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -29,6 +32,7 @@ readonly DERIVED_POSTGRES=multidb-local/postgres-pgbackrest:15
 readonly CONTEXT_LABEL=multidb.context-sha
 readonly LOCAL_PROXY=multidb-local/nginx:bookworm
 readonly OFFICIAL_DEBIAN=debian:bookworm-slim
+readonly LOCAL_PATRONI=multidb-local/patroni:15
 
 # choose() runs in this shell (never in $(...)), so these globals carry its verdicts back.
 to_build=()             # "TAG CONTEXT" of each local image to build
@@ -50,7 +54,22 @@ main() {
   fi
   [[ $postgres != "$OFFICIAL_POSTGRES" ]] || postgres=$(derive_pgbackrest "$postgres")
   ensure_proxy
+  [[ ,${COMPOSE_PROFILES:-}, != *,ha,* ]] || ensure_patroni "$postgres"
   write_env "$postgres" "$python" "$LOCAL_PROXY"
+}
+
+# ensure_patroni POSTGRES: (re)build the ha profile's image on the stack's PostgreSQL image.
+ensure_patroni() {
+  local context=compose/images/patroni sha
+  sha="$(context_sha "$context")-$(docker image inspect -f '{{.Id}}' "$1" | cut -c8-19)"
+  [[ $(label "$LOCAL_PATRONI") == "$sha" ]] && return 0
+  echo "images: building $LOCAL_PATRONI from Debian's patroni and etcd on $1 (log: $LOG)"
+  docker build -q --build-arg "BASE_IMAGE=$1" --label "$CONTEXT_LABEL=$sha" \
+    -t "$LOCAL_PATRONI" "$context" >>"$LOG" 2>&1 || {
+    echo "images: building $LOCAL_PATRONI failed; last lines of $LOG:" >&2
+    tail -n 25 "$LOG" >&2
+    exit 1
+  }
 }
 
 # ensure_proxy: (re)build the nginx image when its context or its base changed.
@@ -180,7 +199,7 @@ ensure_base() {
 
 write_env() {
   local content
-  content=$(printf 'POSTGRES_IMAGE=%s\nPYTHON_IMAGE=%s\nPROXY_IMAGE=%s\n' "$1" "$2" "$3")
+  content=$(printf 'POSTGRES_IMAGE=%s\nPYTHON_IMAGE=%s\nPROXY_IMAGE=%s\nPATRONI_IMAGE=%s\n' "$1" "$2" "$3" "$LOCAL_PATRONI")
   if [[ ! -f $OUT || $(<"$OUT") != "$content" ]]; then
     printf '%s\n' "$content" >"$OUT.tmp"
     mv "$OUT.tmp" "$OUT"

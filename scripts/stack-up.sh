@@ -3,6 +3,8 @@
 # start the rest, wait until every service is healthy, then print the HTTPS URL and the /readyz
 # verdict, read through the proxy and verified with the stack's CA (docs/tls.md). On failure, exit 1
 # naming the service that failed, with the last lines of its log.
+# With the `ha` profile (scripts/stack-shape.sh, docs/ha.md) the databases are etcd and the Patroni nodes
+# of build/compose-ha.aliases, and the timeouts are applied on each alias's leader.
 # Expects Docker, build/images.env, the generated build/compose.* files, the certificate
 # (scripts/ensure-tls.sh) and the env file (see mk/stack.mk).
 set -euo pipefail
@@ -10,13 +12,18 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 compose=(scripts/compose.sh --progress quiet --ansi never)
 readonly WAIT_TIMEOUT=${UP_WAIT_TIMEOUT:-300}
+shape=$(scripts/stack-shape.sh)
 
 main() {
   scripts/build-app-image.sh
   err=$(mktemp)
   trap 'rm -f "$err"' EXIT
   local servers=()
-  mapfile -t servers < <(awk -F'\t' '$4 == "" {print $2}' build/compose.aliases)
+  if [[ $shape == ha ]]; then
+    mapfile -t servers < <(echo etcd; cut -f2 build/compose-ha.aliases | tr , '\n')
+  else
+    mapfile -t servers < <(awk -F'\t' '$4 == "" {print $2}' build/compose.aliases)
+  fi
   if ! "${compose[@]}" up --detach --wait --wait-timeout "$WAIT_TIMEOUT" --no-build "${servers[@]}" 2>"$err" ||
     ! apply_role_timeouts "${servers[@]}" 2>"$err" ||
     ! "${compose[@]}" up --detach --wait --wait-timeout "$WAIT_TIMEOUT" --no-build 2>"$err"; then
@@ -36,6 +43,14 @@ main() {
 apply_role_timeouts() {
   local server
   for server in "$@"; do
+    if [[ $shape == ha ]]; then
+      # Patroni nodes: on the leader only (a standby is read-only and replays the leader's change).
+      [[ $server == etcd ]] && continue
+      "${compose[@]}" exec -T "$server" bash -c \
+        '[[ $(psql -XtAU postgres -d postgres -c "SELECT pg_is_in_recovery()") == t ]] ||
+          exec bash /docker-entrypoint-initdb.d/15-role-timeouts.sh' >/dev/null
+      continue
+    fi
     "${compose[@]}" exec -T "$server" bash /docker-entrypoint-initdb.d/15-role-timeouts.sh >/dev/null
   done
 }
@@ -49,10 +64,14 @@ report_failure() {
   done < <("${compose[@]}" ps --all --format '{{.Service}}{{"\t"}}{{.State}}{{"\t"}}{{.ExitCode}}{{"\t"}}{{.Health}}')
   # Every database service of the topology (build/compose.aliases), a profile's replica only if it is on.
   local services=() profile
-  while IFS=$'\t' read -r _ service _ profile; do
-    [[ -n $profile && -z ${status[$service]:-} ]] && continue
-    services+=("$service")
-  done <build/compose.aliases
+  if [[ $shape == ha ]]; then
+    mapfile -t services < <(echo etcd; cut -f2 build/compose-ha.aliases | tr , '\n')
+  else
+    while IFS=$'\t' read -r _ service _ profile; do
+      [[ -n $profile && -z ${status[$service]:-} ]] && continue
+      services+=("$service")
+    done <build/compose.aliases
+  fi
   for service in "${services[@]}" migrate app proxy; do
     IFS=: read -r state exit_code health <<<"${status[$service]:-missing::}"
     case $service:$state:$health in
