@@ -55,7 +55,7 @@ status() {
 # running_node "a,b": the first node of the list whose container runs.
 running_node() {
   local running node
-  running=$("${compose[@]}" ps --status running --services 2>/dev/null)
+  running=$("${compose[@]}" ps --status running --services </dev/null 2>/dev/null)
   for node in ${1//,/ }; do
     grep -qx "$node" <<<"$running" && { echo "$node"; return 0; }
   done

@@ -24,7 +24,7 @@ IFS=$'\t' read -r _ service dbname profile <<<"$row"
 if [[ $service == *,* ]]; then
   # Patroni nodes: the one that is not in recovery leads.
   for node in ${service//,/ }; do
-    if [[ $(scripts/compose.sh exec -T "$node" psql -XtAU postgres -d postgres -c 'SELECT pg_is_in_recovery()' 2>/dev/null) == f ]]; then
+    if [[ $(scripts/compose.sh exec -T "$node" psql -XtAU postgres -d postgres -c 'SELECT pg_is_in_recovery()' </dev/null 2>/dev/null) == f ]]; then
       service=$node
       break
     fi
