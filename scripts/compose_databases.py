@@ -434,6 +434,9 @@ def _patroni_service(server: Server, name: str) -> dict[str, Any]:
             LIB_MOUNT,
         ],
         "healthcheck": {**DB_BASE["healthcheck"], "test": ["CMD", "bash", "-c", PATRONI_HEALTH]},
+        # Cut off from the network, a leader must notice etcd is gone within Patroni's retry_timeout:
+        # the resolver's default (5 s, twice) per lookup of `etcd` would make that ~30 s (docs/ha.md).
+        "dns_opt": ["timeout:1", "attempts:1"],
         "depends_on": {ETCD: {"condition": "service_healthy"}},
     }
 

@@ -48,7 +48,8 @@ status() {
       continue
     fi
     echo "$alias (Patroni, via $node):"
-    "${compose[@]}" exec -T "$node" bash "$CTL" list </dev/null || true
+    # A node cut off from etcd would wait for it: 15 s at most, then the next alias.
+    timeout 15 "${compose[@]}" exec -T "$node" bash "$CTL" list </dev/null || echo "$alias: $node did not answer"
   done <"$ALIASES"
 }
 

@@ -107,7 +107,11 @@ def container(stack: Stack, node: str) -> str:
 def members(stack: Stack, nodes: list[str]) -> list[dict[str, object]]:
     """patronictl list as JSON, asked in the first node that answers (patronictl reads etcd)."""
     for node in nodes:
-        result = stack.compose("exec", "-T", node, "bash", CTL, "list", "-f", "json", check=False)
+        command = [str(REPO / "scripts" / "compose.sh"), "exec", "-T", node, "bash", CTL, "list", "-f", "json"]
+        try:  # a partitioned node's patronictl waits for etcd: ask the next one
+            result = subprocess.run(command, env=stack.env, capture_output=True, text=True, timeout=10, check=False)
+        except subprocess.TimeoutExpired:
+            continue
         if result.returncode == 0 and result.stdout.strip().startswith("["):
             rows: list[dict[str, object]] = json.loads(result.stdout)
             return rows
