@@ -133,7 +133,10 @@ def main(argv: list[str]) -> int:
     _write(out_dir / "compose.aliases", "".join(rows))
     if ha_nodes:
         header = HEADER.format(sources=f"{sources[0]}, {ha_config}")
-        _write(out_dir / "compose.databases-ha.yaml", header + yaml.safe_dump(render_ha(stack, ha_nodes), sort_keys=False, width=200))
+        _write(
+            out_dir / "compose.databases-ha.yaml",
+            header + yaml.safe_dump(render_ha(stack, ha_nodes), sort_keys=False, width=200),
+        )
         rows = [f"{s.alias}\t{','.join(ha_nodes[s.alias])}\t{s.dbname}\t{HA_PROFILE}\n" for s in stack.servers.values()]
         _write(out_dir / f"compose-{HA_PROFILE}.aliases", "".join(rows))
     return 0

@@ -1,4 +1,4 @@
-"""The Compose `ha` profile (`make up PROFILE=ha`, docs/ha.md): every alias under Patroni, failover measured under load."""
+"""The Compose `ha` profile (`make up PROFILE=ha`, docs/ha.md): every alias under Patroni, failover under load."""
 
 from __future__ import annotations
 
