@@ -111,7 +111,7 @@ def members(stack: Stack, nodes: list[str]) -> list[dict[str, object]]:
     for node in nodes:
         command = [str(REPO / "scripts" / "compose.sh"), "exec", "-T", node, "bash", CTL, "list", "-f", "json"]
         try:  # a partitioned node's patronictl waits for etcd: ask the next one
-            result = subprocess.run(command, env=stack.env, capture_output=True, text=True, timeout=10, check=False)
+            result = subprocess.run(command, env=stack.env, capture_output=True, text=True, timeout=20, check=False)
         except subprocess.TimeoutExpired:
             continue
         if result.returncode == 0 and result.stdout.strip().startswith("["):
@@ -120,8 +120,16 @@ def members(stack: Stack, nodes: list[str]) -> list[dict[str, object]]:
     return []
 
 
-def leader(stack: Stack, nodes: list[str]) -> str:
-    return next(str(m["Member"]) for m in members(stack, nodes) if m["Role"] == "Leader")
+def leader(stack: Stack, nodes: list[str], timeout: float = 60) -> str:
+    """The node patronictl names Leader (asked again until one is, e.g. on a busy machine)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = members(stack, nodes)
+        found = [str(m["Member"]) for m in rows if m["Role"] == "Leader"]
+        if found:
+            return found[0]
+        assert time.monotonic() < deadline, f"no leader within {timeout} s: {rows}"
+        time.sleep(1)
 
 
 def wait_healthy_pair(stack: Stack, nodes: list[str], timeout: float = 90) -> list[dict[str, object]]:
