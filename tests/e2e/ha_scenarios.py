@@ -141,7 +141,7 @@ def wait_healthy_pair(stack: Stack, nodes: list[str], timeout: float = 90) -> li
         roles = sorted(str(m["Role"]) for m in rows if m.get("State") in ("running", "streaming"))
         if roles == ["Leader", "Sync Standby"]:
             return rows
-        time.sleep(1)
+        time.sleep(0.5)
     raise AssertionError(f"no Leader and Sync Standby within {timeout} s: {rows}")
 
 
@@ -169,11 +169,11 @@ def kill(stack: Stack, nodes: list[str] = BLOG_NODES) -> Outcome:
     """`docker kill` the leader under load; start it again afterwards, so the cluster has two nodes again."""
     old = leader(stack, nodes)
     with Writer(stack) as writer:
-        time.sleep(3)
+        time.sleep(2)
         moment = time.monotonic()
         assert docker("kill", container(stack, old)).returncode == 0
         _wait(lambda: writer.succeeded_after(moment), 60, "no write succeeded after the kill")
-        time.sleep(1)
+        time.sleep(0.5)
     outcome = _outcome("kill", writer, moment, stack, nodes)
     assert docker("start", container(stack, old)).returncode == 0
     wait_healthy_pair(stack, nodes)
@@ -183,7 +183,7 @@ def kill(stack: Stack, nodes: list[str] = BLOG_NODES) -> Outcome:
 def switchover(stack: Stack, alias: str = "blog_db", nodes: list[str] = BLOG_NODES) -> Outcome:
     """`make failover DB=<alias>` (scripts/ha.sh failover) under load."""
     with Writer(stack) as writer:
-        time.sleep(3)
+        time.sleep(2)
         moment = time.monotonic()
         result = subprocess.run(
             [str(REPO / "scripts" / "ha.sh"), "failover", alias],
@@ -196,7 +196,7 @@ def switchover(stack: Stack, alias: str = "blog_db", nodes: list[str] = BLOG_NOD
         assert result.returncode == 0, result.stdout + result.stderr
         switched = time.monotonic()
         _wait(lambda: writer.succeeded_after(switched), 60, "no write succeeded after the switchover")
-        time.sleep(2)
+        time.sleep(0.5)
     outcome = _outcome("switchover", writer, moment, stack, nodes)
     wait_healthy_pair(stack, nodes)
     return outcome
@@ -207,13 +207,13 @@ def partition(stack: Stack, nodes: list[str] = BLOG_NODES) -> Outcome:
     old = leader(stack, nodes)
     network = f"{stack.env['COMPOSE_PROJECT_NAME']}_default"
     with Writer(stack) as writer:
-        time.sleep(3)
+        time.sleep(2)
         moment = time.monotonic()
         assert docker("network", "disconnect", network, container(stack, old)).returncode == 0
         _wait(lambda: in_recovery(stack, old) != "f", 60, "the partitioned leader kept accepting writes")
         fenced = time.monotonic() - moment
         _wait(lambda: writer.succeeded_after(moment), 60, "no write succeeded after the partition")
-        time.sleep(1)
+        time.sleep(0.5)
     outcome = _outcome("partition", writer, moment, stack, nodes)
     outcome.fenced = fenced
     assert docker("network", "connect", "--alias", old, network, container(stack, old)).returncode == 0
