@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 import uuid
@@ -83,6 +84,29 @@ def test_make_ps_lists_each_alias_leader_and_sync_standby(stack: Stack) -> None:
     for alias, (scope, _) in NODES.items():
         assert f"{alias} (Patroni" in printed and f"Cluster: {scope}" in printed
     assert printed.count("Sync Standby") == 3 and printed.count("Leader") == 3
+
+
+# /readyz as a local caller sees it (the full view: node names), from inside the app's container.
+READYZ_INSIDE = (
+    "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=10).read().decode())"
+)
+
+
+def test_readyz_names_each_alias_leader_and_its_standby_s_lag_and_outsiders_get_numbers_only(stack: Stack) -> None:
+    inside = json.loads(stack.compose("exec", "-T", "app", "python", "-c", READYZ_INSIDE).stdout)
+    status, outside = stack.http("GET", "/readyz")
+
+    assert inside["status"] == "ok" and status == 200, (inside, outside)
+    for alias, (_, nodes) in NODES.items():
+        reported = inside["databases"][alias]
+        assert (reported["nodes"], reported["leader"]) == (2, ha.leader(stack, nodes)), reported
+        [standby] = reported["standbys"]
+        assert standby["host"] == next(node for node in nodes if node != reported["leader"]), reported
+        assert standby["status"] == "ok" and isinstance(standby["lag_bytes"], int), reported
+        seen = outside["databases"][alias]
+        assert set(seen) == {"status", "nodes", "standby_lag_bytes"} and seen["nodes"] == 2, seen
+        assert len(seen["standby_lag_bytes"]) == 1 and isinstance(seen["standby_lag_bytes"][0], int), seen
+    assert "db-" not in json.dumps(outside)  # no node name leaves through the proxy
 
 
 def test_make_failover_refuses_an_unknown_alias_with_exit_2(stack: Stack) -> None:
