@@ -3,8 +3,10 @@
 Usage: python ansible/lint_topology.py ansible/inventories/<env> [...]   (make lint-ansible runs it on every one)
 
 An inventory names its config (group_vars/all: multidb_config_file) and adds only where each alias lives
-(hosts.yml: a host under `databases` with multidb_alias) and the secrets (the vault). It fails, one line per
-problem naming the file, the key and the fix, exit 2, when an alias has no host or two, a host names an alias
+(hosts.yml: a host under `databases` with multidb_alias; two or more hosts of one alias are a Patroni cluster) and
+the secrets (the vault). It fails, one line per problem naming the file, the key and the fix, exit 2, when an alias
+has no host, an alias on several hosts lacks what Patroni needs (an etcd group of three or five hosts, the vault's
+vault_multidb_patroni_passwords), a host names an alias
 the config lacks, the vault's passwords are not exactly the config's aliases, the config says something the
 roles cannot deploy (a replica, a name Ansible cannot know), the inventory restates what the config says, or it
 has not exactly one backup repository host (group backup).
@@ -27,6 +29,8 @@ CONFIG_PREFIX = "{{ playbook_dir | dirname }}/"
 DERIVED = "{{ multidb_topology }}"
 # Set in ansible/group_vars/ from the config; an inventory that sets them restates (or is silently overridden).
 FROM_CONFIG = ("app_databases", "app_environment", "app_sections", "multidb_config")
+# Role patroni's own roles and its REST API: every key is needed as soon as one alias runs under Patroni.
+PATRONI_PASSWORDS = ("superuser", "replication", "rewind", "rest_api")
 
 
 class LintError(Exception):
@@ -71,6 +75,9 @@ def lint(inventory: Path) -> Iterator[str]:
     yield from misplaced
     yield from _repository(inventory / "hosts.yml")
     yield from _vault(inventory, aliases)
+    clustered = sorted(alias for alias, found in hosts_by_alias(placement).items() if alias and len(found) > 1)
+    if clustered:
+        yield from _patroni(inventory, clustered)
     if not misplaced:  # the rest (names, ports, replicas) is the deploy's own derivation, run here as it will run
         try:
             topology(config, placement, _shown(config_path))
@@ -93,7 +100,7 @@ def inventory_hosts(inventory: Path) -> list[str]:
 
 
 def _placement(hosts_file: Path, placement: list[tuple[str, str]], aliases: list[str], source: str) -> Iterator[str]:
-    """Each database host names one of the config's aliases, and each alias has exactly one host."""
+    """Each database host names one of the config's aliases, and each alias has a host (two or more: Patroni)."""
     shown = _shown(hosts_file)
     for host, alias in placement:
         if not alias:
@@ -105,11 +112,10 @@ def _placement(hosts_file: Path, placement: list[tuple[str, str]], aliases: list
             )
     hosts = hosts_by_alias(placement)
     for alias in aliases:
-        if len(hosts.get(alias, [])) != 1:
-            found = ", ".join(hosts.get(alias, [])) or "none"
+        if not hosts.get(alias):
             yield (
-                f"{shown}: databases: needs exactly one host with multidb_alias: {alias} "
-                f"({source} databases.{alias}; found: {found}); add one under databases, or remove the alias"
+                f"{shown}: databases: needs a host with multidb_alias: {alias} "
+                f"({source} databases.{alias}; found: none); add one under databases, or remove the alias"
             )
 
 
@@ -120,6 +126,27 @@ def _repository(hosts_file: Path) -> Iterator[str]:
         yield (
             f"{_shown(hosts_file)}: backup: needs exactly one repository host (found: {', '.join(found) or 'none'}); "
             "add one under a group backup (role pgbackrest)"
+        )
+
+
+def _patroni(inventory: Path, clustered: list[str]) -> Iterator[str]:
+    """Aliases on several hosts are Patroni clusters: etcd needs an odd quorum of 3+ hosts, Patroni its passwords."""
+    hosts_file = inventory / "hosts.yml"
+    members = [host for name, group in _groups(_load(hosts_file)) if name == "etcd" for host, _ in _hosts(group)]
+    if len(members) < 3 or len(members) % 2 == 0:
+        yield (
+            f"{_shown(hosts_file)}: etcd: {', '.join(clustered)} on several hosts need an etcd group of 3 or 5 hosts "
+            f"(found: {', '.join(members) or 'none'}); list three database hosts under a group etcd (role patroni)"
+        )
+    vault = _vault_file(inventory)
+    if vault is None:
+        return
+    given = (_load(vault) or {}).get("vault_multidb_patroni_passwords")
+    missing = [key for key in PATRONI_PASSWORDS if not isinstance(given, Mapping) or not given.get(key)]
+    if missing:
+        yield (
+            f"{_shown(vault)}: vault_multidb_patroni_passwords.{missing[0]}: missing ({', '.join(clustered)} run under "
+            f"Patroni); add {{{', '.join(f'{key}: ...' for key in PATRONI_PASSWORDS)}}}"
         )
 
 
@@ -140,12 +167,10 @@ def _restated(group_vars: Mapping[str, tuple[Path, Any]]) -> Iterator[str]:
 
 def _vault(inventory: Path, aliases: list[str]) -> Iterator[str]:
     """vault_multidb_passwords has {owner, user} for exactly the config's aliases (the example when encrypted)."""
-    folder = inventory / "group_vars" / "all"
-    vault = folder / "vault.yml"
-    if not vault.exists() or vault.read_text().startswith("$ANSIBLE_VAULT"):
-        vault = folder / "vault.yml.example"
-    if not vault.exists():
-        yield f"{_shown(folder)}: vault.yml.example: missing; list vault_multidb_passwords per alias there"
+    vault = _vault_file(inventory)
+    if vault is None:
+        folder = _shown(inventory / "group_vars" / "all")
+        yield f"{folder}: vault.yml.example: missing; list vault_multidb_passwords per alias there"
         return
     passwords = (_load(vault) or {}).get("vault_multidb_passwords") or {}
     for alias in aliases:
@@ -155,6 +180,15 @@ def _vault(inventory: Path, aliases: list[str]) -> Iterator[str]:
     for alias in passwords:
         if alias not in aliases:
             yield f"{_shown(vault)}: vault_multidb_passwords.{alias}: no such alias in the config; remove it"
+
+
+def _vault_file(inventory: Path) -> Path | None:
+    """The inventory's vault.yml, or its example when the vault is encrypted (or absent)."""
+    folder = inventory / "group_vars" / "all"
+    vault = folder / "vault.yml"
+    if not vault.exists() or vault.read_text().startswith("$ANSIBLE_VAULT"):
+        vault = folder / "vault.yml.example"
+    return vault if vault.exists() else None
 
 
 def _database_hosts(inventory: Any) -> Iterator[tuple[str, str]]:

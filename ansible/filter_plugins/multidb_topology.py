@@ -14,6 +14,9 @@ DEFAULT_PORT = 5432
 # The runtime role's timeouts (ms, 0 = none) when an alias's `timeouts` leaves them out: the app's own defaults.
 RUNTIME_TIMEOUTS = {"statement": 30_000, "idle_in_transaction": 60_000}
 MAX_MS = 2_147_483_647  # PostgreSQL's int4 milliseconds
+# An alias on two or more hosts is a Patroni cluster (role patroni): the app lists every node and libpq keeps the
+# one that accepts writes; a node that is down costs at most HA_CONNECT_TIMEOUT seconds before the next is tried.
+HA_CONNECT_TIMEOUT = 2
 
 
 class TopologyError(ValueError):
@@ -21,10 +24,12 @@ class TopologyError(ValueError):
 
 
 def topology(config: Mapping[str, Any], placement: Iterable[Iterable[str]], source: str = "config") -> dict[str, Any]:
-    """Django alias -> {host, name, port, owner, user, and the config entry's other keys}.
+    """Django alias -> {host, hosts, name, port, owner, user, and the config entry's other keys}.
 
-    `placement` is (inventory host, its multidb_alias) for each host of the group databases: the host an alias
-    lives on is the address the app hosts reach it at. Role names follow one rule: <name>_owner, <name>_app.
+    `placement` is (inventory host, its multidb_alias) for each host of the group databases: the hosts an alias
+    lives on are the addresses the app hosts reach it at. One host: a plain server, `host` is it. Two or more: a
+    Patroni cluster, `host` is every node comma-separated and the options ask libpq for the read-write one.
+    Role names follow one rule: <name>_owner, <name>_app.
     """
     databases = config.get("databases")
     if not isinstance(databases, Mapping) or not databases:
@@ -45,11 +50,10 @@ def topology(config: Mapping[str, Any], placement: Iterable[Iterable[str]], sour
                 "deploy replicas another way, or remove it from this config"
             )
         found = hosts.get(alias, [])
-        if len(found) != 1:
-            where = ", ".join(found) if found else "none"
+        if not found:
             raise TopologyError(
-                f"{key}: needs exactly one host with multidb_alias: {alias} under group databases in hosts.yml "
-                f"(found: {where}); add one, or remove the alias"
+                f"{key}: needs a host with multidb_alias: {alias} under group databases in hosts.yml "
+                "(found: none); add one (two or more: a Patroni cluster), or remove the alias"
             )
         name = str(literal(entry.get("name"), f"{key}.name"))
         port = literal(entry.get("port", DEFAULT_PORT), f"{key}.port")
@@ -57,9 +61,25 @@ def topology(config: Mapping[str, Any], placement: Iterable[Iterable[str]], sour
             raise TopologyError(f"{key}.port: {port!r} is not a port number; write one, e.g. 5432")
         runtime_timeouts(entry, key)  # a bad value fails the lint and the deploy here, not on the server
         rest = {k: v for k, v in entry.items() if k not in PLACED}
-        derived[alias] = {**rest, "host": found[0], "name": name, "port": int(str(port))}
+        if len(found) > 1:
+            rest["options"] = ha_options(rest.get("options"), f"{key}.options")
+        derived[alias] = {**rest, "host": ",".join(found), "hosts": found, "name": name, "port": int(str(port))}
         derived[alias].update(owner=f"{name}_owner", user=f"{name}_app")
     return derived
+
+
+def ha_options(options: object, key: str) -> dict[str, Any]:
+    """The options of an alias on several nodes: libpq keeps the node that accepts writes, and gives up on a dead
+    node after HA_CONNECT_TIMEOUT seconds (or the config's own timeout when it is shorter)."""
+    if options is None:
+        options = {}
+    if not isinstance(options, Mapping):
+        raise TopologyError(f"{key}: must be a mapping (connect_timeout: 2, ...)")
+    given = str(literal(options.get("connect_timeout", HA_CONNECT_TIMEOUT), f"{key}.connect_timeout"))
+    if not given.isdigit():
+        raise TopologyError(f"{key}.connect_timeout: {given!r} is not a number of seconds; write e.g. 2")
+    timeout = min(int(given), HA_CONNECT_TIMEOUT) if int(given) > 0 else HA_CONNECT_TIMEOUT
+    return {**options, "connect_timeout": timeout, "target_session_attrs": "read-write"}
 
 
 def runtime_timeouts(entry: Mapping[str, Any], key: str = "databases.<alias>") -> dict[str, int]:
