@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -41,11 +42,21 @@ from tests.e2e.ansible_hosts.throwaway import (
 pytestmark = pytest.mark.e2e
 
 TOPOLOGY = inventory_databases()  # alias -> multidb_databases entry, from config/staging.yaml and the test inventory
-DATABASES = {db["host"]: (db["name"], db["user"]) for db in TOPOLOGY.values()}  # host -> (database, runtime role)
+# The first host of each alias -> (database, runtime role): for shop_db, a Patroni cluster of db-shop and db-shop-2,
+# db-shop, the member that bootstraps it and leads after the first deploy (and after a restore).
+DATABASES = {db["hosts"][0]: (db["name"], db["user"]) for db in TOPOLOGY.values()}
+HOST_ALIAS = {host: alias for alias, db in TOPOLOGY.items() for host in db["hosts"]}  # every database host
+HA_ALIAS = "shop_db"
+HA_MEMBERS = TOPOLOGY[HA_ALIAS]["hosts"]
+PATRONI_CTL = ("patronictl", "-c", "/etc/patroni/15-main.yml")
+# Interface 3 (docs/ha.md): Patroni's settings; the RTO goal is ttl + loop_wait + 5 s.
+PATRONI_SETTINGS = {"ttl": 10, "loop_wait": 2, "retry_timeout": 4, "maximum_lag_on_failover": 1048576,
+                    "synchronous_mode": True, "synchronous_mode_strict": False}  # fmt: skip
+RTO_GOAL = PATRONI_SETTINGS["ttl"] + PATRONI_SETTINGS["loop_wait"] + 5
 # default holds every app no alias lists (auth, admin, sessions, ...); an alias migrating its own history
 # (migrate in operations) also holds django_migrations.
 TABLE_PREFIXES = {
-    db["host"]: ("auth_", "django_", "multidb_")
+    db["hosts"][0]: ("auth_", "django_", "multidb_")
     if alias == "default"
     else tuple(f"{app.rsplit('.', 1)[-1]}_" for app in db.get("apps", []))
     + (("django_",) if "migrate" in db.get("operations", []) else ())
@@ -91,6 +102,29 @@ try:
     print(json.dumps({"status": r.status, "headers": headers, "body": r.read().decode()}))
 except OSError as error:
     print(json.dumps({"error": f"{type(error).__name__}: {error}"}))
+"""
+# Writes through the multi-host conninfo the app uses (interface 1), as the runtime role (the app host's app.env,
+# through systemd-run: no password on a command line): `count` rows named label-<i>, each retried (every 0.2 s,
+# until `seconds` have passed) until a node accepts it; prints the node that took the last one.
+WRITER = """
+import os, sys, time, psycopg
+label, count, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+conninfo = psycopg.conninfo.make_conninfo(
+    host="db-shop,db-shop-2", dbname="shop", user=os.environ["SHOP_DB_USER"], password=os.environ["SHOP_DB_PASSWORD"],
+    connect_timeout=2, target_session_attrs="read-write")
+deadline = time.monotonic() + seconds
+for i in range(count):
+    while True:
+        try:
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                conn.execute("INSERT INTO shop_product (name, price, stock) VALUES (%s, 1, 1)", (f"{label}-{i}",))
+                node = conn.info.host
+            break
+        except psycopg.Error as error:
+            if time.monotonic() > deadline:
+                sys.exit(f"{label}-{i}: no node took the write within {seconds}s: {error}")
+            time.sleep(0.2)
+print(node)
 """
 BROKEN_MIGRATION = """from django.db import migrations
 
@@ -166,21 +200,55 @@ def test_runtime_role_has_row_rights_on_every_table_and_no_ddl(
     assert denied.returncode != 0 and "permission denied for schema public" in denied.stderr
 
 
-@pytest.mark.parametrize("host", sorted(DATABASES))
+@pytest.mark.parametrize("host", sorted(HOST_ALIAS))
 def test_pg_hba_admits_the_app_host_and_the_rehearsal_reader_only(
     hosts: Hosts, first_deploy: PlaybookRun, host: str
 ) -> None:
-    database, runtime = DATABASES[host]
+    """Every member of a Patroni cluster has the same file, plus replication and pg_rewind from the members."""
+    database, runtime = TOPOLOGY[HOST_ALIAS[host]]["name"], TOPOLOGY[HOST_ALIAS[host]]["user"]
     owner = runtime.replace("_app", "_owner")
     app_address = hosts.exec("app-1", "hostname", "-i").stdout.split()[0]
     text = hosts.exec(host, "cat", "/etc/postgresql/15/main/pg_hba.conf").stdout
     rules = {tuple(line.split()) for line in text.splitlines() if line.strip() and not line.startswith("#")}
+    members = TOPOLOGY[HOST_ALIAS[host]]["hosts"]
+    addresses = (
+        [hosts.exec(member, "hostname", "-i").stdout.split()[0] for member in members] if len(members) > 1 else []
+    )
     assert rules == {
         ("local", "all", "postgres", "peer"),
         ("host", database, owner, f"{app_address}/32", "scram-sha-256"),
         ("host", database, runtime, f"{app_address}/32", "scram-sha-256"),
         ("host", database, "rehearsal_reader", "192.0.2.10/32", "scram-sha-256"),  # multidb_rehearsal_clients
+        *(("host", "replication", "replicator", f"{address}/32", "scram-sha-256") for address in addresses),
+        *(("host", "postgres", "rewinder", f"{address}/32", "scram-sha-256") for address in addresses),
     }
+    if len(members) > 1:  # the server reads this file, not one of Patroni's
+        assert hosts.psql(host, "SHOW hba_file") == ["/etc/postgresql/15/main/pg_hba.conf"]
+
+
+def test_patroni_runs_shop_db_with_a_leader_and_a_synchronous_standby(hosts: Hosts, first_deploy: PlaybookRun) -> None:
+    """One deploy: etcd on three hosts, db-shop leads (it bootstrapped the cluster), db-shop-2 is its sync standby."""
+    members = _patroni_members(hosts)
+    assert members == {"db-shop": ("Leader", "running"), "db-shop-2": ("Sync Standby", members["db-shop-2"][1])}
+    assert members["db-shop-2"][1] in ("running", "streaming"), members
+    config = yaml.safe_load(hosts.exec("db-shop-2", *PATRONI_CTL, "show-config").stdout)
+    assert {key: config.get(key) for key in PATRONI_SETTINGS} == PATRONI_SETTINGS
+    assert config["postgresql"]["use_pg_rewind"] is True
+    etcd = hosts.exec("db-main", "etcdctl", "member", "list").stdout
+    assert sorted(line.split(", ")[2] for line in etcd.splitlines()) == ["db-blog", "db-main", "db-shop"], etcd
+    # Debian's own unit never runs the cluster; the standby holds the database, read-only.
+    assert hosts.exec("db-shop", "systemctl", "is-active", "postgresql@15-main", check=False).stdout.strip() != "active"
+    assert hosts.psql("db-shop-2", "SELECT pg_is_in_recovery()") == ["t"]
+    assert "shop_product" in hosts.psql("db-shop-2", "SELECT tablename FROM pg_tables", "shop")
+
+
+def test_the_app_lists_every_node_of_the_patroni_alias(hosts: Hosts, first_deploy: PlaybookRun) -> None:
+    """Interface 1: host is every member, comma-separated; libpq keeps the one that accepts writes."""
+    config = yaml.safe_load(hosts.exec("app-1", "cat", "/etc/multidb/app.yaml").stdout)
+    shop = config["databases"][HA_ALIAS]
+    assert shop["host"] == "db-shop,db-shop-2"
+    assert shop["options"] == {"connect_timeout": 2, "target_session_attrs": "read-write"}
+    assert config["databases"]["blog_db"]["host"] == "db-blog"
 
 
 def test_database_hosts_refuse_hosts_that_are_not_app_hosts(hosts: Hosts, first_deploy: PlaybookRun) -> None:
@@ -275,9 +343,19 @@ def test_backups_run_on_the_repository_host_and_pass_pgbackrest_check(hosts: Hos
         _pgbackrest(hosts, f"--stanza={alias}", "check")
     timers = hosts.exec("backup-1", "systemctl", "list-timers", "--all", "--no-legend", "pgbackrest-*").stdout
     assert {f"pgbackrest-{kind}.timer" for kind in ("full", "diff", "incr")} <= set(timers.split()), timers
-    settings = hosts.psql("db-shop", "SELECT name || '=' || setting FROM pg_settings WHERE name LIKE 'archive_%'")
-    assert "archive_command=pgbackrest --stanza=shop_db archive-push %p" in settings
-    assert "archive_timeout=60" in settings
+    for member in HA_MEMBERS:  # every member: whichever leads archives (archive_mode on: standbys do not)
+        settings = hosts.psql(member, "SELECT name || '=' || setting FROM pg_settings WHERE name LIKE 'archive_%'")
+        assert "archive_command=pgbackrest --stanza=shop_db archive-push %p" in settings
+        assert "archive_timeout=60" in settings and "archive_mode=on" in settings
+
+
+def test_the_patroni_alias_is_backed_up_from_its_standby(hosts: Hosts, first_deploy: PlaybookRun) -> None:
+    """Both members are pg1/pg2 of the stanza on the repository host; pgBackRest copies the files from the standby."""
+    conf = hosts.exec("backup-1", "cat", "/etc/pgbackrest/pgbackrest.conf").stdout
+    stanza = conf.split("[shop_db]\n", 1)[1].split("\n[", 1)[0]
+    assert "pg1-host=db-shop\n" in stanza and "pg2-host=db-shop-2\n" in stanza and "backup-standby=y" in stanza
+    log = hosts.exec("backup-1", "cat", "/var/log/pgbackrest/shop_db-backup.log").stdout
+    assert "replay on the standby" in log, log[-3000:]
 
 
 def test_restore_brings_back_a_dropped_table_to_the_time_before(hosts: Hosts, first_deploy: PlaybookRun) -> None:
@@ -315,6 +393,38 @@ def test_a_restore_to_a_future_time_is_refused_before_anything_changes(hosts: Ho
     assert run.returncode == 2, run.output[-4000:]
     assert "restore refused, nothing changed: restore_time: 2999-01-01 00:00:00+00 is in the future" in run.output
     assert "Stop the app" not in run.output and _service_state(hosts) == running
+
+
+def test_killing_the_patroni_leader_host_fails_over_within_the_rto_goal_and_loses_no_write(
+    hosts: Hosts, first_deploy: PlaybookRun
+) -> None:
+    """docker kill of the leader's host (no graceful stop): the sync standby leads and takes writes within ttl +
+    loop_wait + 5 s, every acknowledged write is there; the old leader, started again, rejoins as the sync standby."""
+    leader = next(name for name, (role, _) in _patroni_members(hosts).items() if role == "Leader")
+    standby = next(member for member in HA_MEMBERS if member != leader)
+    assert _write_shop(hosts, "failover-before", 20, 10) == leader
+    killed = time.monotonic()
+    docker("kill", hosts.container(leader))
+    assert _write_shop(hosts, "failover-after", 1, 60) == standby
+    rto = time.monotonic() - killed
+    rows = hosts.psql(standby, "SELECT count(*) FROM shop_product WHERE name LIKE 'failover-%'", "shop")
+    figures = {"rto_seconds": round(rto, 1), "goal_seconds": RTO_GOAL, "acknowledged_before": 20,
+               "found_after": int(rows[0]) - 1, "new_leader": standby, **PATRONI_SETTINGS}  # fmt: skip
+    print(f"ansible failover: {json.dumps(figures)}")
+    (REPO / "build" / "ansible").mkdir(parents=True, exist_ok=True)
+    (REPO / "build" / "ansible" / "failover.json").write_text(json.dumps(figures) + "\n")
+    assert rows == ["21"], "acknowledged writes lost"
+    assert rto <= RTO_GOAL, figures
+    assert _ready(hosts, within=20), "/readyz did not come back after the failover"
+
+    docker("start", hosts.container(leader))
+    deadline = time.monotonic() + 180
+    while _patroni_members(hosts, on=standby, check=False).get(leader, ("", ""))[0] != "Sync Standby":
+        assert time.monotonic() < deadline, (
+            f"{leader} did not rejoin: {_patroni_members(hosts, on=standby, check=False)}"
+        )
+        time.sleep(2)
+    assert hosts.psql(leader, "SELECT count(*) FROM shop_product WHERE name LIKE 'failover-%'", "shop") == ["21"]
 
 
 @pytest.mark.parametrize(
@@ -394,6 +504,33 @@ def test_the_next_deploy_rewrote_pg_hba_without_the_operators_rule(hosts: Hosts,
     """The failed-migration deploy above ran the database play: pg_hba.conf is the managed one again."""
     text = hosts.exec("db-main", "cat", PG_HBA).stdout
     assert OPERATOR_RULE not in text and text.endswith("\n")
+
+
+def _patroni_members(hosts: Hosts, on: str = "db-shop-2", check: bool = True) -> dict[str, tuple[str, str]]:
+    """patronictl list on a member: member -> (role, state); {} when it does not answer (check=False)."""
+    done = hosts.exec(on, *PATRONI_CTL, "list", "--format=json", check=check)
+    if done.returncode != 0:
+        return {}
+    return {m["Member"]: (m["Role"], m["State"]) for m in json.loads(done.stdout)}
+
+
+def _write_shop(hosts: Hosts, label: str, count: int, seconds: float) -> str:
+    """WRITER on the app host, as the app user with the runtime roles of app.env: the node that took the writes."""
+    done = hosts.exec(
+        "app-1", "systemd-run", "--wait", "--pipe", "--collect", "--quiet", "--uid=multidb",
+        "--property=EnvironmentFile=/etc/multidb/app.env", "/opt/multidb/current/venv/bin/python", "-c", WRITER,
+        label, str(count), str(seconds), timeout=seconds + 30,
+    )  # fmt: skip
+    return done.stdout.strip()
+
+
+def _ready(hosts: Hosts, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while True:
+        status, _ = hosts.http_get("app-1", "/readyz")
+        if status == 200 or time.monotonic() > deadline:
+            return status == 200
+        time.sleep(1)
 
 
 def _from_db_blog(hosts: Hosts, scheme: str, port: int, path: str) -> dict[str, Any]:

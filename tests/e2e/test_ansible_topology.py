@@ -93,8 +93,8 @@ def add_a_database(repo: Path) -> None:
     edit(repo / "config" / "staging.yaml", "\nhealth:", f"{ANALYTICS_ENTRY}health:")
     edit(
         repo / "ansible" / "inventories" / "test" / "hosts.yml",
-        "              multidb_alias: shop_db\n",
-        "              multidb_alias: shop_db\n            db-analytics:\n              multidb_alias: analytics\n",
+        "            db-shop-2:\n              multidb_alias: shop_db\n",
+        "            db-shop-2:\n              multidb_alias: shop_db\n            db-analytics:\n              multidb_alias: analytics\n",
     )
     vault = repo / "ansible" / "inventories" / "test" / "group_vars" / "all" / "vault.yml"
     vault.write_text(vault.read_text() + "  analytics: {owner: test-analytics-owner-pw, user: test-analytics-app-pw}\n")
@@ -114,7 +114,21 @@ def test_every_shipped_inventory_agrees_with_its_config(inventory: Path) -> None
 
 
 def _unknown_alias(repo: Path) -> None:
-    edit(repo / "ansible/inventories/test/hosts.yml", "multidb_alias: shop_db", "multidb_alias: shop")
+    hosts = repo / "ansible/inventories/test/hosts.yml"
+    hosts.write_text(hosts.read_text().replace("multidb_alias: shop_db", "multidb_alias: shop"))
+
+
+def _cluster_without_etcd(repo: Path) -> None:
+    edit(repo / "ansible/inventories/test/hosts.yml", "            db-shop:\n        app:", "        app:")
+    hosts = repo / "ansible/inventories/test/hosts.yml"
+    hosts.write_text(
+        hosts.read_text().replace("            db-main:\n            db-blog:\n        app:", "        app:")
+    )
+
+
+def _cluster_without_patroni_passwords(repo: Path) -> None:
+    vault = repo / "ansible/inventories/test/group_vars/all/vault.yml"
+    vault.write_text(vault.read_text().replace("  superuser: test-patroni-superuser-pw\n", ""))
 
 
 def _alias_without_host(repo: Path) -> None:
@@ -143,8 +157,8 @@ def _replica(repo: Path) -> None:
     edit(repo / "config/staging.yaml", "\nhealth:", f"{replica}health:")
     edit(
         repo / "ansible/inventories/test/hosts.yml",
-        "              multidb_alias: shop_db\n",
-        "              multidb_alias: shop_db\n            db-replica:\n              multidb_alias: blog_replica\n",
+        "            db-shop-2:\n              multidb_alias: shop_db\n",
+        "            db-shop-2:\n              multidb_alias: shop_db\n            db-replica:\n              multidb_alias: blog_replica\n",
     )
     path = repo / "ansible/inventories/test/group_vars/all/vault.yml"
     path.write_text(path.read_text() + "  blog_replica: {owner: a, user: b}\n")
@@ -156,7 +170,7 @@ def _no_repository_host(repo: Path) -> None:
 
 def _not_yaml(repo: Path) -> None:
     hosts = repo / "ansible/inventories/test/hosts.yml"
-    edit(hosts, "              multidb_alias: shop_db", "  multidb_alias: shop_db")
+    edit(hosts, "              multidb_alias: blog_db", "  multidb_alias: blog_db")
 
 
 def _name_unknown_to_ansible(repo: Path) -> None:
@@ -171,7 +185,12 @@ def _timeout_not_a_number(repo: Path) -> None:
     ("break_it", "named"),
     [
         (_unknown_alias, "ansible/inventories/test/hosts.yml: db-shop.multidb_alias: 'shop' is not an alias of"),
-        (_unknown_alias, "needs exactly one host with multidb_alias: shop_db (config/staging.yaml databases.shop_db"),
+        (
+            _unknown_alias,
+            "needs a host with multidb_alias: shop_db (config/staging.yaml databases.shop_db; found: none)",
+        ),
+        (_cluster_without_etcd, "hosts.yml: etcd: shop_db on several hosts need an etcd group of 3 or 5 hosts"),
+        (_cluster_without_patroni_passwords, "vault.yml: vault_multidb_patroni_passwords.superuser: missing"),
         (_alias_without_host, "multidb_alias: analytics (config/staging.yaml databases.analytics; found: none)"),
         (_alias_without_host, "vault.yml: vault_multidb_passwords.analytics: missing"),
         (_vault_without_alias, "vault.yml: vault_multidb_passwords.shop_db: missing"),
@@ -179,7 +198,7 @@ def _timeout_not_a_number(repo: Path) -> None:
         (_restated_topology, "group_vars/all/databases.yml: multidb_databases: restates the topology"),
         (_restated_environment, "group_vars/app.yml: app_environment: comes from the config file"),
         (_replica, "config/staging.yaml: databases.blog_replica.operations: [read] is a replica"),
-        (_not_yaml, "ansible/inventories/test/hosts.yml: line 19: not valid YAML"),
+        (_not_yaml, "ansible/inventories/test/hosts.yml: line 17: not valid YAML"),
         (_no_repository_host, "ansible/inventories/test/hosts.yml: backup: needs exactly one repository host"),
         (_name_unknown_to_ansible, "config/staging.yaml: databases.shop_db.name: ${SHOP_DB_NAME} has no default"),
         (_timeout_not_a_number, "databases.shop_db.timeouts.statement: 'soon' is not a number of milliseconds"),
@@ -204,6 +223,7 @@ def test_adding_a_database_by_the_recipe_passes_the_lint(repo: Path) -> None:
     databases = lint_topology(repo / "ansible").derived(repo / "ansible" / "inventories" / "test")
     assert databases["analytics"] == {
         "host": "db-analytics",
+        "hosts": ["db-analytics"],
         "name": "analytics",
         "port": 5432,
         "owner": "analytics_owner",
@@ -249,6 +269,18 @@ def test_the_recipes_database_gets_a_backup_stanza_with_no_other_edit(repo: Path
         "[global]", "[analytics]", "[blog_db]", "[default]", "[shop_db]"
     ]  # fmt: skip
     assert "[analytics]\npg1-host=db-analytics\npg1-host-user=postgres\n" in text
+    shop = text.split("[shop_db]\n", 1)[1]  # a Patroni cluster: both members, backups from the standby
+    assert shop.startswith("pg1-host=db-shop\npg1-host-user=postgres\n") and "\npg2-host=db-shop-2\n" in shop
+    assert "backup-standby=y" in shop and "backup-standby" not in text.split("[shop_db]\n", 1)[0]
+
+
+def test_an_alias_on_two_hosts_lists_both_for_the_app_and_asks_for_the_read_write_one(repo: Path) -> None:
+    """Interface 1: every node comma-separated, target_session_attrs=read-write, a short connect_timeout."""
+    databases = lint_topology(repo / "ansible").derived(repo / "ansible" / "inventories" / "test")
+    assert databases["shop_db"]["host"] == "db-shop,db-shop-2"
+    assert databases["shop_db"]["hosts"] == ["db-shop", "db-shop-2"]
+    assert databases["shop_db"]["options"] == {"connect_timeout": 2, "target_session_attrs": "read-write"}
+    assert databases["blog_db"]["options"] == {"connect_timeout": 5}
 
 
 def test_runtime_role_timeouts_come_from_each_aliases_config_entry(repo: Path) -> None:
