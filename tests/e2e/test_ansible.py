@@ -84,7 +84,11 @@ OPERATOR_RULE = "host all all 10.9.9.9/32 scram-sha-256"  # what an operator app
 UNTOUCHED = {"db-main": (PG_HBA, "/etc/postgresql/15/main/conf.d/50-ansible.conf"),
              "app-1": ("/etc/multidb/app.yaml", "/etc/multidb/app.env", "/etc/multidb/migrate.yaml",
                        "/etc/systemd/system/multidb.service")}  # fmt: skip
-MIGRATE_ENV = "/run/multidb-migrate.env"  # the owner roles' credentials, only while migrate_all runs
+MIGRATE_ENV = "/run/multidb-migrate.env"
+# A server setting that needs a restart (Debian's default is 128MB), for the rolling restart of role patroni.
+SETTING_CHANGE = {
+    "postgres_settings": {"shared_buffers": "136MB"}
+}  # the owner roles' credentials, only while migrate_all runs
 # HTTP(S) from another host of the network (db-blog): the status, the headers and the body as JSON; no redirect
 # is followed and TLS is verified against the test inventory's certificate, for the name app-1.
 CLIENT = """
@@ -484,20 +488,50 @@ def test_check_diff_shows_the_pg_hba_drift_and_nothing_else(hosts: Hosts, first_
     assert hosts.exec("db-main", "grep", "-cxF", OPERATOR_RULE, PG_HBA).stdout.strip() == "1", "check mode wrote"
 
 
-def test_failed_migration_leaves_the_previous_release_serving(
-    hosts: Hosts, first_deploy: PlaybookRun, tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def broken_release_deploy(
+    hosts: Hosts, first_deploy: PlaybookRun, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[PlaybookRun, tuple[str, str], dict[str, tuple[str, str]]]:
+    """One deploy serves two points (a deploy costs minutes): a release whose migration fails, and a server setting
+    that needs a restart (SETTING_CHANGE), which the database play applies before the migration fails.
+    Returns the run, the app's (release, PID) and the Patroni members (role, state) from before it."""
     running = _service_state(hosts)
-    broken = _source_with_a_broken_blog_migration(tmp_path)
+    members = _patroni_members(hosts)
+    broken = _source_with_a_broken_blog_migration(tmp_path_factory.mktemp("release"))
+    run = run_playbook(hosts, "--extra-vars", json.dumps({"app_source_dir": str(broken), **SETTING_CHANGE}))
+    return run, running, members
 
-    run = run_playbook(hosts, "--extra-vars", json.dumps({"app_source_dir": str(broken)}))
 
+def test_failed_migration_leaves_the_previous_release_serving(
+    hosts: Hosts, broken_release_deploy: tuple[PlaybookRun, tuple[str, str], dict[str, tuple[str, str]]]
+) -> None:
+    run, running, _ = broken_release_deploy
     assert run.returncode != 0
     assert "migrate_all failed on blog_db" in run.output
     assert "Switch the app hosts to the release" not in run.output, "a host was switched after a failed migration"
     assert _service_state(hosts) == running, "the running release was switched or restarted"
     status, body = hosts.http_get("app-1", "/readyz")
     assert status == 200, body
+
+
+def test_a_setting_that_needs_a_restart_restarts_the_patroni_members_one_at_a_time_the_leader_after_a_switchover(
+    hosts: Hosts, broken_release_deploy: tuple[PlaybookRun, tuple[str, str], dict[str, tuple[str, str]]]
+) -> None:
+    """Role patroni's rolling restart: the standby restarts, the leader hands over to it, then restarts itself."""
+    run, _, before = broken_release_deploy
+    leader = next(name for name, (role, _) in before.items() if role == "Leader")
+    standby = next(name for name in HA_MEMBERS if name != leader)
+    tasks = [task for task in _changed_tasks(run) if "[patroni : " in task]
+    assert [task.split("]")[0].split(" : ")[1] for task in tasks] == [
+        "Restart the standbys that need it, one at a time",
+        "Switch over to the synchronous standby before restarting the leader",
+        "Restart the former leader, now a standby",
+    ], tasks
+    assert f"item={standby}" in tasks[0], tasks
+    after = _patroni_members(hosts)
+    assert after == {standby: ("Leader", "running"), leader: ("Sync Standby", after[leader][1])}, after
+    for member in HA_MEMBERS:
+        assert hosts.psql(member, "SHOW shared_buffers") == ["136MB"], member
 
 
 def test_the_next_deploy_rewrote_pg_hba_without_the_operators_rule(hosts: Hosts, first_deploy: PlaybookRun) -> None:
