@@ -1,5 +1,5 @@
 # The Ansible layer (ansible/): `make deploy ENV=<inventory>` runs deploy.yml; test-ansible lints it and
-# runs it against five throwaway systemd containers (three database hosts, app-1, the backup repository host) (tests/e2e/test_ansible*.py). Collections come with
+# runs it against six throwaway systemd containers (four database hosts, shop_db's two a Patroni cluster, app-1, the backup repository host) (tests/e2e/test_ansible*.py). Collections come with
 # the `ansible` package from PyPI (requirements/dev.lock; pinned in ansible/requirements.yml).
 TEST_LAYERS += test-ansible
 ENV ?= staging
