@@ -323,7 +323,7 @@ def test_no_owner_credentials_remain_on_the_app_host(hosts: Hosts, first_deploy:
 @pytest.mark.parametrize("host", sorted(DATABASES))
 def test_runtime_role_has_the_configs_timeouts(hosts: Hosts, first_deploy: PlaybookRun, host: str) -> None:
     _, runtime = DATABASES[host]
-    alias = next(alias for alias, db in TOPOLOGY.items() if db["host"] == host)
+    alias = HOST_ALIAS[host]
     wanted = _topology_filter().runtime_timeouts(TOPOLOGY[alias])
     rows = hosts.psql(host, "SELECT rolname || ' ' || unnest(rolconfig) FROM pg_roles")
     settings = [row.split(" ", 1)[1] for row in rows if row.startswith(f"{runtime} ")]
