@@ -244,6 +244,11 @@ def test_patroni_runs_shop_db_with_a_leader_and_a_synchronous_standby(hosts: Hos
     assert hosts.exec("db-shop", "systemctl", "is-active", "postgresql@15-main", check=False).stdout.strip() != "active"
     assert hosts.psql("db-shop-2", "SELECT pg_is_in_recovery()") == ["t"]
     assert "shop_product" in hosts.psql("db-shop-2", "SELECT tablename FROM pg_tables", "shop")
+    # Interface 2: the app's full /readyz view names the node it reached and the standby's lag.
+    status, body = hosts.http_get("app-1", "/readyz")
+    shop = json.loads(body)["databases"][HA_ALIAS]
+    assert status == 200 and shop["leader"] == "db-shop", body
+    assert [(s["host"], s["status"]) for s in shop["standbys"]] == [("db-shop-2", "ok")], body
 
 
 def test_the_app_lists_every_node_of_the_patroni_alias(hosts: Hosts, first_deploy: PlaybookRun) -> None:
@@ -420,6 +425,7 @@ def test_killing_the_patroni_leader_host_fails_over_within_the_rto_goal_and_lose
     assert rows == ["21"], "acknowledged writes lost"
     assert rto <= RTO_GOAL, figures
     assert _ready(hosts, within=20), "/readyz did not come back after the failover"
+    assert json.loads(hosts.http_get("app-1", "/readyz")[1])["databases"][HA_ALIAS]["leader"] == standby
 
     docker("start", hosts.container(leader))
     deadline = time.monotonic() + 180
