@@ -94,7 +94,8 @@ def add_a_database(repo: Path) -> None:
     edit(
         repo / "ansible" / "inventories" / "test" / "hosts.yml",
         "            db-shop-2:\n              multidb_alias: shop_db\n",
-        "            db-shop-2:\n              multidb_alias: shop_db\n            db-analytics:\n              multidb_alias: analytics\n",
+        "            db-shop-2:\n              multidb_alias: shop_db\n"
+        "            db-analytics:\n              multidb_alias: analytics\n",
     )
     vault = repo / "ansible" / "inventories" / "test" / "group_vars" / "all" / "vault.yml"
     vault.write_text(vault.read_text() + "  analytics: {owner: test-analytics-owner-pw, user: test-analytics-app-pw}\n")
@@ -158,7 +159,8 @@ def _replica(repo: Path) -> None:
     edit(
         repo / "ansible/inventories/test/hosts.yml",
         "            db-shop-2:\n              multidb_alias: shop_db\n",
-        "            db-shop-2:\n              multidb_alias: shop_db\n            db-replica:\n              multidb_alias: blog_replica\n",
+        "            db-shop-2:\n              multidb_alias: shop_db\n"
+        "            db-replica:\n              multidb_alias: blog_replica\n",
     )
     path = repo / "ansible/inventories/test/group_vars/all/vault.yml"
     path.write_text(path.read_text() + "  blog_replica: {owner: a, user: b}\n")
