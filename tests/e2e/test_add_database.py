@@ -80,7 +80,7 @@ def copy(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cop
 
 
 def test_make_up_appends_the_new_alias_passwords_and_keeps_the_others(copy: Copy, stack: Stack) -> None:
-    added = [f"ANALYTICS_DB_{role}_PASSWORD" for role in ("SUPERUSER", "OWNER", "RUNTIME")]
+    added = [f"ANALYTICS_DB_{role}_PASSWORD" for role in ("SUPERUSER", "OWNER", "RUNTIME", "REPLICATION")]
     lines = stack.env_file.read_text().splitlines()
 
     assert f"env: added random values for {' '.join(added)}" in copy.up.stdout
@@ -141,9 +141,10 @@ def follow_recipe(root: Path) -> None:
     settings = root / "app" / "project" / "settings.py"
     text = settings.read_text()
     settings.write_text(text.replace('    "apps.shop",\n', f'    "apps.shop",\n    "apps.{APP}",\n'))
-    compose_entry, local_entry = [text for kind, text in blocks if kind == "yaml"][:2]
+    compose_entry, local_entry, ha_entry = [text for kind, text in blocks if kind == "yaml"][:3]
     for name in ("compose.yaml", "compose-replica.yaml"):
         _add_entry(root / "config" / name, compose_entry)
+    _add_entry(root / "config" / "compose-ha.yaml", ha_entry)
     _add_entry(root / "config" / "local.yaml", local_entry)
     deployed = (
         compose_entry.replace(f"name: {DATABASE}", f"name: ${{ANALYTICS_DB_NAME:-{DATABASE}}}")
