@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 MANAGE := $(PY) app/manage.py
 # Every test layer adds itself here (mk/*.mk); `make test` runs them all, unit first.
 TEST_LAYERS := test-unit
+# A layer listed here too runs in a lane of its own beside the others (see `test:` below).
+TEST_OWN_LANE :=
 
 include $(sort $(wildcard mk/*.mk))
 
@@ -26,7 +28,11 @@ dev: venv ## Migrate the local SQLite databases and run the dev server on 127.0.
 	APP_ENV=local $(MANAGE) migrate_all
 	APP_ENV=local exec $(MANAGE) runserver 127.0.0.1:8000
 
-test: $(TEST_LAYERS) ## Run every test layer (unit, integration, e2e)
+# Unit first, alone (it keeps both cores busy), then two lanes side by side (scripts/test-lanes.sh): the
+# TEST_OWN_LANE layers (Ansible: its deploys keep the controller's CPU busy) and the other layers one after
+# the other, whose servers spend much of their time waiting (failover timeouts, restores, start-ups).
+test: test-unit bootstrap ## Run every test layer (unit, Ansible, integration, rehearsal, e2e)
+	@scripts/test-lanes.sh '$(TEST_OWN_LANE)' '$(filter-out test-unit $(TEST_OWN_LANE),$(TEST_LAYERS))'
 
 test-unit: venv ## Run the unit tests (no Docker; SQLite files)
 	$(PY) -m pytest tests/unit -q -n auto

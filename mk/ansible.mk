@@ -2,6 +2,7 @@
 # runs it against six throwaway systemd containers (four database hosts, shop_db's two a Patroni cluster, app-1, the backup repository host) (tests/e2e/test_ansible*.py). Collections come with
 # the `ansible` package from PyPI (requirements/dev.lock; pinned in ansible/requirements.yml).
 TEST_LAYERS += test-ansible
+TEST_OWN_LANE += test-ansible
 ENV ?= staging
 # ARGS passes more options to ansible-playbook, e.g. ARGS="--check --diff" or ARGS=--ask-vault-pass.
 ANSIBLE := ANSIBLE_CONFIG=$(CURDIR)/ansible/ansible.cfg PATH="$(CURDIR)/$(VENV)/bin:$$PATH"

@@ -13,8 +13,11 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.e2e.test_stack import API_PASSWORD, API_USER, REPO, Stack
 
@@ -71,6 +74,11 @@ def signed_in(stack: Stack, browser: webdriver.Chrome) -> webdriver.Chrome:
     browser.find_element(By.NAME, "username").send_keys(API_USER)
     browser.find_element(By.NAME, "password").send_keys(API_PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    # click() returns before the next page loads: wait for it (a loaded machine takes seconds to hash and answer).
+    try:
+        WebDriverWait(browser, 30).until(expected_conditions.url_to_be(base + "/"))
+    except TimeoutException:
+        pass
     assert browser.current_url == base + "/"
     return browser
 
