@@ -55,7 +55,14 @@ def main(argv: list[str]) -> int:
     if not plan.everything:
         print("restore: WARNING: only some aliases are restored: references between databases may now dangle")
     services = [s.service for s in plan.servers]
-    compose("stop", "app", "migrate", *[f"{service}-backup" for service in services], *services)
+    writers = ["app", "migrate", *[f"{service}-backup" for service in services]]
+    compose("stop", *writers)
+    try:
+        settle(plan)
+    except BadInputError as error:
+        compose("up", "--detach", "--wait", "--no-build")  # nothing was restored: back as it was
+        return fail("restore", error)
+    compose("stop", *services)
     with ThreadPoolExecutor(max_workers=len(plan.servers)) as pool:
         reports = list(pool.map(lambda server: restore(plan, server), plan.servers))
     for line in reports:
@@ -95,15 +102,33 @@ def make_plan(text: str, names: list[str]) -> Plan:
     else:
         target = min(s.latest for s in chosen if s.latest)
     plan = Plan(chosen, target, everything=len(chosen) == len(everyone))
-    for server in chosen:
+    choose_backup_sets(plan)
+    return plan
+
+
+def settle(plan: Plan) -> None:
+    """With the writers stopped, archive what they committed since the plan and read each last commit again.
+
+    A server whose archive ended before the target replays all of it (Plan.to_end); a commit made after the
+    plan's check but before the app stopped would otherwise be archived at shutdown and replayed too, though
+    it came after TIME."""
+    running = running_services()
+    up = [server for server in plan.servers if server.service in running]
+    with ThreadPoolExecutor(max_workers=max(len(up), 1)) as pool:
+        list(pool.map(lambda server: check_repository(server, new_cluster_ok=True), up))
+        list(pool.map(load, up))
+    choose_backup_sets(plan)
+
+
+def choose_backup_sets(plan: Plan) -> None:
+    for server in plan.servers:
         # Chosen here, not left to pgBackRest: it would take the newest set even off the newest timeline's path.
-        usable = server.restorable_backups(None if plan.to_end(server) else target)
+        usable = server.restorable_backups(None if plan.to_end(server) else plan.target)
         if not usable:
             raise BadInputError(
-                f"no backup of {server.alias} on its current timeline ends by {show(target)}: choose a later TIME"
+                f"no backup of {server.alias} on its current timeline ends by {show(plan.target)}: choose a later TIME"
             )
         plan.backup_sets[server.alias] = usable[-1].label
-    return plan
 
 
 def restore(plan: Plan, server: Server) -> str:

@@ -212,3 +212,52 @@ def test_the_restorable_times_leave_out_the_backups_of_an_abandoned_timeline() -
 
     assert [backup.label for backup in server.restorable_backups()] == ["F"]
     assert (server.earliest, server.latest) == (full.stop, full.stop)
+
+
+def test_a_commit_made_before_the_app_stops_but_after_time_is_not_replayed(
+    stack: dict[str, Server], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found on a running stack: the plan saw shop's archive end before TIME (replay all of it), then a commit
+    # landed before the app stopped, was archived at shutdown and replayed, though it came after TIME.
+    target = NOW - timedelta(seconds=30)
+    calls: list[tuple[str, ...]] = []
+    replayed: dict[str, bool] = {}
+
+    def compose(*args: str, **_: object) -> None:
+        calls.append(args)
+        if args[:2] == ("stop", "app"):  # the app's last commit, archived when the servers are checked again
+            stack["shop_db"].last_commit = NOW - timedelta(seconds=5)
+
+    def restored(plan: restore.Plan, server: Server) -> str:
+        replayed[server.alias] = plan.to_end(server)
+        return server.alias
+
+    monkeypatch.setattr(restore, "compose", compose)
+    monkeypatch.setattr(restore, "restore", restored)
+    monkeypatch.setattr(restore, "checks", lambda plan: 0)
+    stack["shop_db"].last_commit = NOW - timedelta(minutes=5)
+    assert restore.main(["restore.py", target.isoformat()]) == 0
+    assert replayed == {"default": True, "blog_db": True, "shop_db": False}  # shop to TIME, not to its end
+    assert [args[0] for args in calls] == ["stop", "stop", "up"]
+    assert calls[0][:2] == ("stop", "app") and "db-shop_db" not in calls[0]  # the writers first, servers after
+    assert calls[1] == ("stop", "db-default", "db-blog_db", "db-shop_db")
+
+
+def test_a_restore_refused_after_the_writers_stopped_starts_them_again(
+    stack: dict[str, Server], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls: list[tuple[str, ...]] = []
+
+    def compose(*args: str, **_: object) -> None:
+        calls.append(args)
+        if args[:2] == ("stop", "app"):
+            stack["shop_db"].last_commit = NOW  # after TIME, and shop's only backup ends after TIME too
+            stack["shop_db"].backups = [Backup("F9", "full", NOW - timedelta(seconds=20), NOW, 10, 10)]
+
+    monkeypatch.setattr(restore, "compose", compose)
+    monkeypatch.setattr(restore, "restore", lambda plan, server: pytest.fail("restored after a refusal"))
+    target = NOW - timedelta(seconds=10)
+    stack["shop_db"].last_commit = NOW - timedelta(minutes=5)
+    assert restore.main(["restore.py", target.isoformat()]) == 2
+    assert capsys.readouterr().err.startswith("restore: no backup of shop_db on its current timeline ends by")
+    assert [args[0] for args in calls] == ["stop", "up"]  # the servers never stopped; the writers back up
