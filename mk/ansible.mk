@@ -1,5 +1,6 @@
 # The Ansible layer (ansible/): `make deploy ENV=<inventory>` runs deploy.yml; test-ansible lints it and
-# runs it against six throwaway systemd containers (four database hosts, shop_db's two a Patroni cluster, app-1, the backup repository host) (tests/e2e/test_ansible*.py). Collections come with
+# runs it against one throwaway systemd container per host of ansible/inventories/test (tests/e2e/test_ansible*.py,
+# which read the topology from that inventory and config/staging.yaml). Collections come with
 # the `ansible` package from PyPI (requirements/dev.lock; pinned in ansible/requirements.yml).
 TEST_LAYERS += test-ansible
 TEST_OWN_LANE += test-ansible
@@ -12,7 +13,7 @@ ANSIBLE := ANSIBLE_CONFIG=$(CURDIR)/ansible/ansible.cfg PATH="$(CURDIR)/$(VENV)/
 deploy: venv ## Deploy with Ansible: ansible-playbook ansible/deploy.yml -i ansible/inventories/$(ENV) (ENV=staging)
 	$(ANSIBLE) ansible-playbook ansible/deploy.yml -i ansible/inventories/$(ENV) $(ARGS)
 
-# TIME and DB as for `make restore`: restore-ansible ENV=staging TIME="2026-11-30 12:03:00+00" DB="blog_db".
+# TIME and DB as for `make restore`: restore-ansible ENV=staging TIME="2026-11-30 12:03:00+00" DB="<alias> ...".
 restore-ansible: venv ## Point-in-time restore with Ansible: ansible/restore.yml -i ansible/inventories/$(ENV) (TIME=, DB=)
 	$(ANSIBLE) ansible-playbook ansible/restore.yml -i ansible/inventories/$(ENV) \
 	  --extra-vars '{"restore_time": "$(TIME)", "restore_db": "$(DB)"}' $(ARGS)
