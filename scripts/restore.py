@@ -82,14 +82,7 @@ def make_plan(text: str, names: list[str]) -> Plan:
     now = datetime.now(UTC)
     if target and target > now:
         raise BadInputError(f"TIME={text} is in the future (now {show(now)})")
-    running = running_services()
-    up = [server for server in chosen if server.service in running]
-    with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
-        # Archives the current WAL of a healthy server first. A fresh cluster (a lost volume) and a server that
-        # is not running (stopped, or failing to start after a bad restore) are what a restore is for: their
-        # repository is read beside them, unchecked.
-        list(pool.map(lambda server: check_repository(server, new_cluster_ok=True), up))
-        list(pool.map(lambda server: load(server, server.service in running), chosen))
+    read_repository(chosen)
     for server in chosen:
         if not server.backups:
             raise BadInputError(f"no backup of {server.alias} in the repository yet: run make backup TYPE=full first")
@@ -113,11 +106,20 @@ def settle(plan: Plan) -> None:
     plan's check but before the app stopped would otherwise be archived at shutdown and replayed too, though
     it came after TIME."""
     running = running_services()
-    up = [server for server in plan.servers if server.service in running]
-    with ThreadPoolExecutor(max_workers=max(len(up), 1)) as pool:
-        list(pool.map(lambda server: check_repository(server, new_cluster_ok=True), up))
-        list(pool.map(load, up))
+    read_repository([server for server in plan.servers if server.service in running], running)
     choose_backup_sets(plan)
+
+
+def read_repository(chosen: list[Server], running: set[str] | None = None) -> None:
+    """Archive the current WAL of each running server, then read its backups and last commit.
+
+    A fresh cluster (a lost volume) and a server that is not running (stopped, or failing to start after a
+    bad restore) are what a restore is for: their repository is read beside them, unchecked."""
+    running = running_services() if running is None else running
+    up = [server for server in chosen if server.service in running]
+    with ThreadPoolExecutor(max_workers=max(len(chosen), 1)) as pool:
+        list(pool.map(lambda server: check_repository(server, new_cluster_ok=True), up))
+        list(pool.map(lambda server: load(server, server.service in running), chosen))
 
 
 def choose_backup_sets(plan: Plan) -> None:
