@@ -31,6 +31,7 @@ class RequestLogMiddleware:
         request_id = given if _VALID_ID.fullmatch(given) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]  # for views and the API's error bodies
         token = REQUEST_ID.set(request_id)
+        _forget_errors_of_closed_connections()
         started = time.monotonic()
         try:
             response = self.get_response(request)
@@ -41,6 +42,15 @@ class RequestLogMiddleware:
             REQUEST_ID.reset(token)
         response[HEADER] = request_id
         return response
+
+
+def _forget_errors_of_closed_connections() -> None:
+    """Django flags a connection when a query fails and clears the flag when it next connects or checks it,
+    but not when it closes a broken connection at the end of that request: without this, a later request on
+    the same thread would blame an alias it never touched (failed_alias). A closed connection has no errors."""
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is None:
+            connection.errors_occurred = False
 
 
 def failed_alias(request: HttpRequest, response: HttpResponse) -> str | None:
