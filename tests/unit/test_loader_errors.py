@@ -350,7 +350,7 @@ def test_a_migrate_to_chain_is_refused_naming_the_key_and_the_fix(tmp_path: Path
     assert SECRET not in result.stderr + result.stdout
 
 
-_LINES_ENV = {"DB_PASSWORD": SECRET, "SECRET_KEY": SECRET * 2, "PORT": "x"}
+_LINES_ENV = {"DB_PASSWORD": SECRET, "SECRET_KEY": SECRET * 2, "PORT": "x", "PORT_TAIL": "0"}
 _INSTALLED = ["django.contrib.auth", "django.contrib.contenttypes", "multidb", "apps.blog", "apps.shop"]
 _ADD_PORT = ("    host: 127.0.0.1\n  blog_db", "    host: 127.0.0.1\n    port: ${PORT}\n  blog_db")
 
@@ -395,6 +395,12 @@ LINES = [
         pg(*_ADD_PORT).encode(),
         "databases.default.port: must be a whole number (an integer), not "
         "true/false, a fraction or text (the value from ${PORT}); write digits only",
+    ),
+    (
+        "from-two-env",
+        pg(_ADD_PORT[0], _ADD_PORT[1].replace("${PORT}", "${PORT}${PORT_TAIL}")).encode(),
+        "databases.default.port: must be a whole number (an integer), not "
+        "true/false, a fraction or text (the value from ${PORT} and ${PORT_TAIL}); write digits only",
     ),
 ]
 
