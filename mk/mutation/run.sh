@@ -11,7 +11,8 @@ export MUTATION_BUDGET_SECONDS=${MUTATION_BUDGET_SECONDS:-60}
 # Mutant name patterns (fnmatch), e.g. '*__mutmut_*[05]' for a 20% sample; empty: every mutant.
 read -r -a patterns <<< "${MUTANTS:-}"
 
-# MUTATION_RESUME=1 continues the last run (mutmut keeps its stats and verdicts); else a fresh copy.
+# MUTATION_RESUME=1 continues the last run (mutmut keeps its stats and verdicts; app/multidb must be
+# unchanged since, the tests may have grown); else a fresh copy.
 if [[ "${MUTATION_RESUME:-0}" != 1 || ! -d "$workdir/mutants" ]]; then
     rm -rf "$workdir"
     mkdir -p "$workdir/app"
@@ -22,6 +23,24 @@ if [[ "${MUTATION_RESUME:-0}" != 1 || ! -d "$workdir/mutants" ]]; then
     cp "$repo/mk/mutation/sitecustomize.py" "$repo/mk/mutation/mutation_plugin.py" "$workdir/"
     find "$workdir" -name __pycache__ -prune -exec rm -rf {} +
     git -C "$repo" describe --always --dirty > "$workdir/commit"
+else
+    # Tests added since the run began (to kill a survivor) take part, and the harness is the current one;
+    # mutmut runs pytest inside mutants/.
+    for copy in "$workdir" "$workdir/mutants"; do
+        rm -rf "$copy/tests" && cp -r "$repo/tests" "$copy/"
+        cp "$repo/mk/mutation/sitecustomize.py" "$repo/mk/mutation/mutation_plugin.py" "$copy/"
+    done
+    # e.g. MUTATION_FORGET=timeout: run the mutants a paused or cut-short run left undecided again.
+    if [[ -n "${MUTATION_FORGET:-}" ]]; then
+        read -r -a statuses <<< "$MUTATION_FORGET"
+        "$repo/.venv/bin/python" "$repo/mk/mutation/verdicts.py" forget "$workdir" "${statuses[@]}"
+    fi
+    # mutmut re-runs every mutant it is given by name or pattern, so give it only those with no verdict.
+    mapfile -t patterns < <("$repo/.venv/bin/python" "$repo/mk/mutation/verdicts.py" pending "$workdir" "${patterns[@]}")
+    if [[ ${#patterns[@]} -eq 0 ]]; then
+        echo "mutmut run: no mutant left without a verdict${MUTANTS:+ among $MUTANTS}"
+        exec "$repo/.venv/bin/python" "$repo/mk/mutation/score.py" "$workdir"
+    fi
 fi
 
 cd "$workdir"
