@@ -166,10 +166,12 @@ class _Captured:
         handlers = {handler for name in ("django", "project") for handler in logging.getLogger(name).handlers}
         for handler in handlers:
             if isinstance(handler, logging.StreamHandler):
-                self.previous[handler] = handler.setStream(self.stream)
+                # Swapped, not setStream(): that flushes the old stream, which an earlier pytest session in
+                # this process (mutmut's) may have closed.
+                self.previous[handler], handler.stream = handler.stream, self.stream
         assert self.previous, "settings.LOGGING configured no stream handler for django and project"
 
     def __exit__(self, *exc: object) -> None:
         for handler, old in self.previous.items():
-            handler.setStream(old)
+            handler.stream = old
         self.lines.extend(json.loads(line) for line in self.stream.getvalue().splitlines())
