@@ -24,10 +24,16 @@ if [[ "${MUTATION_RESUME:-0}" != 1 || ! -d "$workdir/mutants" ]]; then
     find "$workdir" -name __pycache__ -prune -exec rm -rf {} +
     git -C "$repo" describe --always --dirty > "$workdir/commit"
 else
-    # Tests added since the run began (to kill a survivor) take part, and the harness is the current one;
-    # mutmut runs pytest inside mutants/.
+    began=$(cat "$workdir/commit")
+    if ! git -C "$repo" diff --quiet "${began%-dirty}" -- app/multidb; then
+        echo "mutation: app/multidb changed since the run in $workdir began ($began): its verdicts are stale; run again without MUTATION_RESUME" >&2
+        exit 2
+    fi
+    # Tests added since the run began (to kill a survivor) take part, with the current harness and the rest of
+    # app/ (which the tests may need; only multidb/ is mutated); mutmut runs pytest inside mutants/.
     for copy in "$workdir" "$workdir/mutants"; do
-        rm -rf "$copy/tests" && cp -r "$repo/tests" "$copy/"
+        rm -rf "$copy/tests" "$copy/app" && cp -r "$repo/tests" "$copy/" && mkdir "$copy/app"
+        find "$repo/app" -mindepth 1 -maxdepth 1 ! -name multidb -exec cp -r {} "$copy/app/" \;
         cp "$repo/mk/mutation/sitecustomize.py" "$repo/mk/mutation/mutation_plugin.py" "$copy/"
     done
     # e.g. MUTATION_FORGET=timeout: run the mutants a paused or cut-short run left undecided again.
