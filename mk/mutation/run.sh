@@ -13,15 +13,22 @@ read -r -a patterns <<< "${MUTANTS:-}"
 
 # MUTATION_RESUME=1 continues the last run (mutmut keeps its stats and verdicts; app/multidb must be
 # unchanged since, the tests may have grown); else a fresh copy.
+# What is not mutated, copied (again) into $1: the tests, the harness and everything under app/ but multidb/
+# (manage.py, project, apps, status, ...).
+copy_unmutated() {
+    rm -rf "$1/tests" "$1/app" && mkdir -p "$1/app"
+    find "$repo/app" -mindepth 1 -maxdepth 1 ! -name multidb -exec cp -r {} "$1/app/" \;
+    cp -r "$repo/tests" "$1/"
+    cp "$repo/mk/mutation/sitecustomize.py" "$repo/mk/mutation/mutation_plugin.py" "$1/"
+    find "$1" -name __pycache__ -prune -exec rm -rf {} +
+}
+
 if [[ "${MUTATION_RESUME:-0}" != 1 || ! -d "$workdir/mutants" ]]; then
     rm -rf "$workdir"
-    mkdir -p "$workdir/app"
+    mkdir -p "$workdir"
     cp -r "$repo/app/multidb" "$workdir/multidb"
-    # Everything else under app/ (manage.py, project, apps, status, ...) goes to app/ unmutated.
-    find "$repo/app" -mindepth 1 -maxdepth 1 ! -name multidb -exec cp -r {} "$workdir/app/" \;
-    cp -r "$repo/tests" "$repo/config" "$repo/pyproject.toml" "$workdir/"
-    cp "$repo/mk/mutation/sitecustomize.py" "$repo/mk/mutation/mutation_plugin.py" "$workdir/"
-    find "$workdir" -name __pycache__ -prune -exec rm -rf {} +
+    cp -r "$repo/config" "$repo/pyproject.toml" "$workdir/"
+    copy_unmutated "$workdir"
     git -C "$repo" describe --always --dirty > "$workdir/commit"
 else
     began=$(cat "$workdir/commit")
@@ -29,13 +36,9 @@ else
         echo "mutation: app/multidb changed since the run in $workdir began ($began): its verdicts are stale; run again without MUTATION_RESUME" >&2
         exit 2
     fi
-    # Tests added since the run began (to kill a survivor) take part, with the current harness and the rest of
-    # app/ (which the tests may need; only multidb/ is mutated); mutmut runs pytest inside mutants/.
-    for copy in "$workdir" "$workdir/mutants"; do
-        rm -rf "$copy/tests" "$copy/app" && cp -r "$repo/tests" "$copy/" && mkdir "$copy/app"
-        find "$repo/app" -mindepth 1 -maxdepth 1 ! -name multidb -exec cp -r {} "$copy/app/" \;
-        cp "$repo/mk/mutation/sitecustomize.py" "$repo/mk/mutation/mutation_plugin.py" "$copy/"
-    done
+    # Tests added since the run began (to kill a survivor) take part; mutmut runs pytest inside mutants/.
+    copy_unmutated "$workdir"
+    copy_unmutated "$workdir/mutants"
     # e.g. MUTATION_FORGET=timeout: run the mutants a paused or cut-short run left undecided again.
     if [[ -n "${MUTATION_FORGET:-}" ]]; then
         read -r -a statuses <<< "$MUTATION_FORGET"

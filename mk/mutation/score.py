@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from pathlib import Path
 
 from mutmut.stats import status_by_exit_code
+from verdicts import metas  # mk/mutation/, this script's folder
 
 
 def main(workdir: Path) -> int:
-    metas = sorted((workdir / "mutants" / "multidb").rglob("*.py.meta"))
-    if not metas:
+    recorded = list(metas(workdir))
+    if not recorded:
         print(f"no mutmut results under {workdir}/mutants: run `make mutation`", file=sys.stderr)
         return 1
     overall: Counter[str] = Counter()
     generated = 0
     not_killed: list[str] = []
-    for meta in metas:
-        codes = json.loads(meta.read_text())["exit_code_by_key"]
+    for meta, data in recorded:
+        codes = data["exit_code_by_key"]
         generated += len(codes)
         # Mutants left out of a sampled run (MUTANTS=pattern) are "not checked": outside the score.
         counts = Counter(status_by_exit_code[code] for code in codes.values() if code is not None)

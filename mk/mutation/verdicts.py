@@ -20,7 +20,7 @@ from typing import Any
 from mutmut.stats import status_by_exit_code
 
 
-def _metas(workdir: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+def metas(workdir: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
     for meta in sorted((workdir / "mutants" / "multidb").rglob("*.py.meta")):
         yield meta, json.loads(meta.read_text())
 
@@ -28,7 +28,7 @@ def _metas(workdir: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
 def pending(workdir: Path, patterns: list[str]) -> list[str]:
     return [
         key
-        for _, data in _metas(workdir)
+        for _, data in metas(workdir)
         for key, code in data["exit_code_by_key"].items()
         if code is None and (not patterns or any(fnmatch.fnmatch(key, pattern) for pattern in patterns))
     ]
@@ -36,19 +36,20 @@ def pending(workdir: Path, patterns: list[str]) -> list[str]:
 
 def forget(workdir: Path, statuses: set[str]) -> int:
     forgotten = 0
-    for meta, data in _metas(workdir):
+    for meta, data in metas(workdir):
         codes = data["exit_code_by_key"]
-        for key, code in codes.items():
-            if code is not None and status_by_exit_code[code] in statuses:
-                codes[key] = None
-                forgotten += 1
-        meta.write_text(json.dumps(data, indent=4))
+        dropped = [key for key, code in codes.items() if code is not None and status_by_exit_code[code] in statuses]
+        if dropped:
+            codes.update(dict.fromkeys(dropped))
+            meta.write_text(json.dumps(data, indent=4))
+            forgotten += len(dropped)
     return forgotten
 
 
 def main(command: str, workdir: Path, rest: list[str]) -> int:
     if command == "pending":
-        print("\n".join(pending(workdir, rest)))
+        for name in pending(workdir, rest):  # one per line, and no line at all when none is pending
+            print(name)
     elif command == "forget":
         print(f"forgot {forget(workdir, set(rest))} verdicts ({', '.join(sorted(rest))}) under {workdir}/mutants")
     else:
