@@ -122,13 +122,13 @@ for i in range(count):
         try:
             with psycopg.connect(conninfo, autocommit=True) as conn:
                 conn.execute("INSERT INTO shop_product (name, price, stock) VALUES (%s, 1, 1)", (f"{label}-{i}",))
-                node = conn.info.host
+                node, acknowledged = conn.info.host, time.time()
             break
         except psycopg.Error as error:
             if time.monotonic() > deadline:
                 sys.exit(f"{label}-{i}: no node took the write within {seconds}s: {error}")
             time.sleep(0.2)
-print(node)
+print(node, acknowledged)
 """
 BROKEN_MIGRATION = """from django.db import migrations
 
@@ -411,23 +411,27 @@ def test_killing_the_patroni_leader_host_fails_over_within_the_rto_goal_and_lose
     loop_wait + 5 s, every acknowledged write is there; the old leader, started again, rejoins as the sync standby."""
     leader = next(name for name, (role, _) in _patroni_members(hosts).items() if role == "Leader")
     standby = next(member for member in HA_MEMBERS if member != leader)
-    assert _write_shop(hosts, "failover-before", 20, 10) == leader
-    killed = time.monotonic()
+    assert _write_shop(hosts, "failover-before", 20, 10)[0] == leader
+    killed = time.time()  # the hosts are containers: they and this process read one clock
     docker("kill", hosts.container(leader))
-    assert _write_shop(hosts, "failover-after", 1, 60) == standby
-    rto = time.monotonic() - killed
-    rows = hosts.psql(standby, "SELECT count(*) FROM shop_product WHERE name LIKE 'failover-%'", "shop")
-    figures = {"rto_seconds": round(rto, 1), "goal_seconds": RTO_GOAL, "acknowledged_before": 20,
-               "found_after": int(rows[0]) - 1, "new_leader": standby, **PATRONI_SETTINGS}  # fmt: skip
-    print(f"ansible failover: {json.dumps(figures)}")
-    (REPO / "build" / "ansible").mkdir(parents=True, exist_ok=True)
-    (REPO / "build" / "ansible" / "failover.json").write_text(json.dumps(figures) + "\n")
-    assert rows == ["21"], "acknowledged writes lost"
-    assert rto <= RTO_GOAL, figures
-    assert _ready(hosts, within=20), "/readyz did not come back after the failover"
-    assert json.loads(hosts.http_get("app-1", "/readyz")[1])["databases"][HA_ALIAS]["leader"] == standby
-
-    docker("start", hosts.container(leader))
+    try:
+        took, acknowledged = _write_shop(hosts, "failover-after", 1, 60)
+        # Kill to acknowledged write: the writer's own start-up on the app host is not the database's downtime.
+        rto = acknowledged - killed
+        rows = hosts.psql(standby, "SELECT count(*) FROM shop_product WHERE name LIKE 'failover-%'", "shop")
+        figures = {"rto_seconds": round(rto, 1), "goal_seconds": RTO_GOAL, "acknowledged_before": 20,
+                   "found_after": int(rows[0]) - 1, "new_leader": took, **PATRONI_SETTINGS}  # fmt: skip
+        print(f"ansible failover: {json.dumps(figures)}")
+        (REPO / "build" / "ansible").mkdir(parents=True, exist_ok=True)
+        (REPO / "build" / "ansible" / "failover.json").write_text(json.dumps(figures) + "\n")
+        assert took == standby, figures
+        assert rows == ["21"], "acknowledged writes lost"
+        assert rto <= RTO_GOAL, figures
+        assert _ready(hosts, within=20), "/readyz did not come back after the failover"
+        assert json.loads(hosts.http_get("app-1", "/readyz")[1])["databases"][HA_ALIAS]["leader"] == standby
+    finally:
+        # Whatever failed above, the later tests deploy to this host: it must be running again.
+        docker("start", hosts.container(leader))
     deadline = time.monotonic() + 180
     while _patroni_members(hosts, on=standby, check=False).get(leader, ("", ""))[0] != "Sync Standby":
         assert time.monotonic() < deadline, (
@@ -554,14 +558,16 @@ def _patroni_members(hosts: Hosts, on: str = "db-shop-2", check: bool = True) ->
     return {m["Member"]: (m["Role"], m["State"]) for m in json.loads(done.stdout)}
 
 
-def _write_shop(hosts: Hosts, label: str, count: int, seconds: float) -> str:
-    """WRITER on the app host, as the app user with the runtime roles of app.env: the node that took the writes."""
+def _write_shop(hosts: Hosts, label: str, count: int, seconds: float) -> tuple[str, float]:
+    """WRITER on the app host, as the app user with the runtime roles of app.env: the node that took the writes
+    and when (time.time()) the last one was acknowledged."""
     done = hosts.exec(
         "app-1", "systemd-run", "--wait", "--pipe", "--collect", "--quiet", "--uid=multidb",
         "--property=EnvironmentFile=/etc/multidb/app.env", "/opt/multidb/current/venv/bin/python", "-c", WRITER,
         label, str(count), str(seconds), timeout=seconds + 30,
     )  # fmt: skip
-    return done.stdout.strip()
+    node, acknowledged = done.stdout.split()
+    return node, float(acknowledged)
 
 
 def _ready(hosts: Hosts, within: float) -> bool:
