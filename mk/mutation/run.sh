@@ -8,6 +8,8 @@ workdir=${MUTATION_DIR:-$repo/build/mutation}
 jobs=${MUTATION_JOBS:-2}
 # A mutant still alive after this many seconds of tests is reported "timeout" (not killed): bounds the run.
 export MUTATION_BUDGET_SECONDS=${MUTATION_BUDGET_SECONDS:-60}
+# own: a mutant runs only its module's own test files (mutation_plugin.TARGETED); all (default): every test reaching it.
+export MUTATION_TESTS=${MUTATION_TESTS:-all}
 # Mutant name patterns (fnmatch), e.g. '*__mutmut_*[05]' for a 20% sample; empty: every mutant.
 read -r -a patterns <<< "${MUTANTS:-}"
 
