@@ -16,9 +16,9 @@ import pytest
 # The unit test files that exercise each module most directly: run first, so a mutant usually dies in seconds.
 TARGETED = {
     "checks": ["test_checks"],
-    "config": ["test_loader_errors"],
+    "config": ["test_loader_errors", "test_loader_adversarial"],
     "errors": ["test_loader_errors"],
-    "loader": ["test_loader_errors"],
+    "loader": ["test_loader_errors", "test_loader_adversarial"],
     "health": ["test_health"],
     "views": ["test_health"],
     "history": ["test_migrate_all", "test_health"],

@@ -25,6 +25,10 @@ copy_unmutated() {
     find "$1" -name __pycache__ -prune -exec rm -rf {} +
 }
 
+# The verdicts of earlier runs, committed: a run starts from them and adds its own when it ends (or is stopped).
+store=$repo/mk/mutation/recorded
+verdicts() { "$repo/.venv/bin/python" "$repo/mk/mutation/verdicts.py" "$@"; }
+
 if [[ "${MUTATION_RESUME:-0}" != 1 || ! -d "$workdir/mutants" ]]; then
     rm -rf "$workdir"
     mkdir -p "$workdir"
@@ -32,6 +36,8 @@ if [[ "${MUTATION_RESUME:-0}" != 1 || ! -d "$workdir/mutants" ]]; then
     cp -r "$repo/config" "$repo/pyproject.toml" "$workdir/"
     copy_unmutated "$workdir"
     git -C "$repo" describe --always --dirty > "$workdir/commit"
+    # MUTATION_SEED=0: start from nothing (e.g. after weakening a test, which can make a "killed" verdict stale).
+    verdicts seed "$workdir" "$( [[ "${MUTATION_SEED:-1}" == 0 ]] && echo "$workdir/none" || echo "$store")"
 else
     began=$(cat "$workdir/commit")
     if ! git -C "$repo" diff --quiet "${began%-dirty}" -- app/multidb; then
@@ -41,25 +47,26 @@ else
     # Tests added since the run began (to kill a survivor) take part; mutmut runs pytest inside mutants/.
     copy_unmutated "$workdir"
     copy_unmutated "$workdir/mutants"
-    # e.g. MUTATION_FORGET=timeout: run the mutants a paused or cut-short run left undecided again.
-    if [[ -n "${MUTATION_FORGET:-}" ]]; then
-        read -r -a statuses <<< "$MUTATION_FORGET"
-        "$repo/.venv/bin/python" "$repo/mk/mutation/verdicts.py" forget "$workdir" "${statuses[@]}"
-    fi
-    # mutmut re-runs every mutant it is given by name or pattern, so give it only those with no verdict.
-    mapfile -t patterns < <("$repo/.venv/bin/python" "$repo/mk/mutation/verdicts.py" pending "$workdir" "${patterns[@]}")
-    if [[ ${#patterns[@]} -eq 0 ]]; then
-        echo "mutmut run: no mutant left without a verdict${MUTANTS:+ among $MUTANTS}"
-        exec "$repo/.venv/bin/python" "$repo/mk/mutation/score.py" "$workdir"
-    fi
 fi
+# e.g. MUTATION_FORGET=timeout: run the mutants a paused or cut-short run left undecided again.
+if [[ -n "${MUTATION_FORGET:-}" ]]; then
+    read -r -a statuses <<< "$MUTATION_FORGET"
+    verdicts forget "$workdir" "${statuses[@]}"
+fi
+# mutmut re-runs every mutant it is given by name or pattern, so give it only those with no verdict.
+mapfile -t names < <(verdicts pending "$workdir" "${patterns[@]}")
+if [[ ${#names[@]} -eq 0 ]]; then
+    echo "mutmut run: no mutant left without a verdict${MUTANTS:+ among $MUTANTS}"
+    exec "$repo/.venv/bin/python" "$repo/mk/mutation/score.py" "$workdir"
+fi
+trap 'verdicts save "$workdir" "$store"' EXIT
 
 cd "$workdir"
 started=$(date +%s)
-"$repo/.venv/bin/mutmut" run --max-children "$jobs" "${patterns[@]}" > mutmut.log 2>&1 || {
+"$repo/.venv/bin/mutmut" run --max-children "$jobs" "${names[@]}" > mutmut.log 2>&1 || {
     tail -40 mutmut.log
     echo "mutmut run failed; the whole log: $workdir/mutmut.log" >&2
     exit 1
 }
-echo "mutmut run: $(( $(date +%s) - started ))s with $jobs workers, budget ${MUTATION_BUDGET_SECONDS}s a mutant, ${MUTANTS:-all mutants}, on $(cat commit)"
-exec "$repo/.venv/bin/python" "$repo/mk/mutation/score.py" "$workdir"
+echo "mutmut run: $(( $(date +%s) - started ))s with $jobs workers, budget ${MUTATION_BUDGET_SECONDS}s a mutant (${MUTATION_TESTS} tests), ${MUTANTS:-all mutants}, on $(cat commit)"
+"$repo/.venv/bin/python" "$repo/mk/mutation/score.py" "$workdir"

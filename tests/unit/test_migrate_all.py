@@ -55,6 +55,10 @@ def test_migrate_all_puts_each_apps_tables_in_its_own_file(tmp_path: Path, confi
         history = set(db.execute("SELECT database, app, name FROM multidb_migration_history"))
     assert ("blog_db", "blog", "0001_initial") in history
     assert {row[0] for row in history} == {"blog_db"}
+    # post_migrate ran where content types live (main): the admin can grant rights on blog and shop models too.
+    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+        codenames = {row[0] for row in db.execute("SELECT codename FROM auth_permission")}
+    assert {"add_post", "change_comment", "view_product", "delete_order", "add_user"} <= codenames, codenames
 
 
 def test_second_run_applies_nothing_and_says_so(config: Path) -> None:
