@@ -140,6 +140,7 @@ def test_jobs_and_json_report(tmp_path: Path, config: Path) -> None:
     assert data["ok"] is True
     by_alias = {entry["alias"]: entry for entry in data["aliases"]}
     assert set(by_alias) == {"default", "blog_db", "shop_db"}
+    assert {alias: entry["status"] for alias, entry in by_alias.items()} == dict.fromkeys(by_alias, "ok")
     blog_steps = [step for step in by_alias["blog_db"]["steps"] if not step["noop"]]
     assert [step["migration"] for step in blog_steps] == ["blog.0001_initial"]
     assert blog_steps[0]["seconds"] >= 0
