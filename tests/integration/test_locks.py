@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,6 +20,11 @@ def test_concurrent_migrate_all_runs_all_succeed_and_apply_each_migration_once(f
         results = list(pool.map(lambda report: fresh.manage("migrate_all", "--json", str(report)), reports))
 
     assert [result.returncode for result in results] == [0] * RUNS, [result.stderr for result in results]
+    # Five runs at once: some waited for another's lock, and said so for the alias they waited on.
+    waited = [line for result in results for line in result.stdout.splitlines() if "waiting for another" in line]
+    assert waited, "no run waited for another's lock"
+    line = re.compile(r"  (default|blog_db|shop_db): waiting for another migrate_all to finish")
+    assert all(line.fullmatch(w) for w in waited), waited
     # In the databases: every history holds each migration exactly once.
     histories = {
         "default": fresh.rows("default", "SELECT app, name FROM django_migrations"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -134,7 +135,9 @@ def test_unknown_database_is_a_usage_error(config: Path) -> None:
 
 def test_jobs_and_json_report(tmp_path: Path, config: Path) -> None:
     report = tmp_path / "report.json"
+    began = time.monotonic()
     result = manage("migrate_all", "--jobs", "3", "--json", str(report), config=config)
+    elapsed = time.monotonic() - began
     assert result.returncode == 0, result.stderr
     data = json.loads(report.read_text())
     assert data["ok"] is True
@@ -143,7 +146,9 @@ def test_jobs_and_json_report(tmp_path: Path, config: Path) -> None:
     assert {alias: entry["status"] for alias, entry in by_alias.items()} == dict.fromkeys(by_alias, "ok")
     blog_steps = [step for step in by_alias["blog_db"]["steps"] if not step["noop"]]
     assert [step["migration"] for step in blog_steps] == ["blog.0001_initial"]
-    assert blog_steps[0]["seconds"] >= 0
+    # Durations are measured, not made up: each within the time the whole command took.
+    assert 0 <= blog_steps[0]["seconds"] <= elapsed
+    assert all(0 <= entry["seconds"] <= data["seconds"] <= elapsed for entry in data["aliases"]), data
     assert by_alias["blog_db"]["history"] == "default"
     # default is migrated once, first: its report holds what it applied (auth, ...), not a second empty pass.
     assert "auth.0001_initial" in [step["migration"] for step in by_alias["default"]["steps"] if not step["noop"]]
