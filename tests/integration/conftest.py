@@ -82,4 +82,4 @@ def least_privilege(servers: dict[str, Server], tmp_path_factory: pytest.TempPat
     runtime = Stack(write_config(directory / "runtime.yaml", runtimes), runtimes)
     migrated = owner.manage("migrate_all")
     assert migrated.returncode == 0, migrated.stdout + migrated.stderr
-    return LeastPrivilege(roles, owner, runtime)
+    return LeastPrivilege(roles, owner, runtime, migrated.stdout)

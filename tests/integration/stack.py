@@ -41,3 +41,4 @@ class LeastPrivilege:
     roles: dict[str, ServiceRoles]  # alias -> its database's two roles
     owner: Stack
     runtime: Stack
+    first_migrate_output: str = ""  # what the owners' first migrate_all printed
