@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -43,6 +44,9 @@ def test_migrate_all_puts_each_apps_tables_in_its_own_file(tmp_path: Path, confi
     result = manage("migrate_all", config=config)
 
     assert result.returncode == 0, result.stderr
+    # Progress, one line per migration as it is applied, for the alias that applied it.
+    assert re.search(r"^  blog_db: applied blog\.0001_initial \(\d+\.\d{3}s\)$", result.stdout, re.M), result.stdout
+    assert re.search(r"^  default: applied auth\.0001_initial \(\d+\.\d{3}s\)$", result.stdout, re.M), result.stdout
     summary = result.stdout.strip().splitlines()[-3:]
     assert [line.split()[0:2] for line in summary] == [["default", "ok"], ["blog_db", "ok"], ["shop_db", "ok"]]
     assert len({line.index("ok") for line in summary}) == 1  # aligned
@@ -146,6 +150,7 @@ def test_jobs_and_json_report(tmp_path: Path, config: Path) -> None:
     assert {alias: entry["status"] for alias, entry in by_alias.items()} == dict.fromkeys(by_alias, "ok")
     blog_steps = [step for step in by_alias["blog_db"]["steps"] if not step["noop"]]
     assert [step["migration"] for step in blog_steps] == ["blog.0001_initial"]
+    assert [step["noop"] for step in blog_steps] == [False]  # a JSON boolean, not null
     # Durations are measured, not made up: each within the time the whole command took.
     assert 0 <= blog_steps[0]["seconds"] <= elapsed
     assert all(0 <= entry["seconds"] <= data["seconds"] <= elapsed for entry in data["aliases"]), data
