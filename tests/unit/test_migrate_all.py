@@ -273,6 +273,23 @@ def test_a_crash_at_any_point_of_a_routed_migration_converges_on_the_next_run(
     assert manage("migrate_all", "--check", config=config, env=PLAIN).returncode == 0
 
 
+def test_plan_after_a_crash_changes_nothing_the_next_real_run_settles_it(tmp_path: Path) -> None:
+    # Committed on blog_db, not yet recorded in default: only a real run may record it (--plan is read-only).
+    config = local_config(tmp_path)
+    crash_at = "before_record:blog.0002_plain"
+    crashed = crash_manage.run("migrate_all", "--skip-makemigrations", config=config, crash_at=crash_at, env=PLAIN)
+    assert crashed.returncode == 70, crashed.stdout + crashed.stderr
+    before = checksums(tmp_path)
+
+    planned = manage("migrate_all", "--plan", "--skip-makemigrations", config=config, env=PLAIN)
+
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert checksums(tmp_path) == before
+    assert routed_history(tmp_path / "db.sqlite3").count(("blog", "0002_plain")) == 0
+    rerun = manage("migrate_all", "--skip-makemigrations", config=config, env=PLAIN)
+    assert "  blog_db: recorded blog.0002_plain, committed by a run that died" in rerun.stdout, rerun.stdout
+
+
 def replica_config(tmp_path: Path) -> Path:
     extra = (
         "  blog_replica:\n    engine: django.db.backends.sqlite3\n    name: data/blog_replica.sqlite3\n"
