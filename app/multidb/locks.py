@@ -10,7 +10,7 @@ from django.db import DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 # One fixed key per database: every migrate_all of any release contends for the same lock.
-_LOCK_KEY = zlib.crc32(b"multidb.migrate_all") & 0x7FFFFFFF
+MIGRATION_LOCK_KEY = zlib.crc32(b"multidb.migrate_all") & 0x7FFFFFFF
 # Held only while creating the history tables of a `migrate_to` alias, which several aliases share:
 # a key of its own, so it never waits for a long migration of the history alias itself.
 HISTORY_LOCK_KEY = zlib.crc32(b"multidb.history_tables") & 0x7FFFFFFF
@@ -18,7 +18,7 @@ HISTORY_LOCK_KEY = zlib.crc32(b"multidb.history_tables") & 0x7FFFFFFF
 
 @contextmanager
 def migration_lock(
-    connection: BaseDatabaseWrapper, on_wait: Callable[[], None] = lambda: None, key: int = _LOCK_KEY
+    connection: BaseDatabaseWrapper, on_wait: Callable[[], None] = lambda: None, key: int = MIGRATION_LOCK_KEY
 ) -> Iterator[None]:
     """Hold a PostgreSQL session advisory lock on `connection` while migrating it.
 

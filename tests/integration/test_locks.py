@@ -8,7 +8,9 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from multidb.locks import MIGRATION_LOCK_KEY
 from tests.integration.stack import Stack
+from tests.unit.cli import manage
 
 RUNS = 5
 
@@ -42,3 +44,15 @@ def test_concurrent_migrate_all_runs_all_succeed_and_apply_each_migration_once(f
             applied.update((entry["alias"], step["migration"]) for step in entry["steps"])
     total = {alias: len(rows) for alias, rows in histories.items()}
     assert sum(applied.values()) == sum(total.values()) and set(applied.values()) == {1}
+
+
+def test_check_never_waits_for_a_running_migration_s_lock(fresh: Stack) -> None:
+    # A deploy's migrate_all holds the advisory lock of each alias it migrates; a read-only --check beside it
+    # (a readiness gate, a dashboard) answers at once instead of queueing behind the migration.
+    assert fresh.manage("migrate_all").returncode == 0
+    with fresh.connect("shop_db") as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_KEY])
+        checked = manage("migrate_all", "--check", config=fresh.config, timeout=30)
+
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "waiting for another" not in checked.stdout
