@@ -290,6 +290,22 @@ def test_plan_after_a_crash_changes_nothing_the_next_real_run_settles_it(tmp_pat
     assert "  blog_db: recorded blog.0002_plain, committed by a run that died" in rerun.stdout, rerun.stdout
 
 
+def test_a_missing_data_folder_is_made_by_migrate_all_and_never_by_plan(tmp_path: Path) -> None:
+    # A fresh clone has no data/ (not in git): the first migrate_all makes it; --plan leaves the disk alone.
+    data = tmp_path / "data"
+    config = tmp_path / "local.yaml"
+    config.write_text(LOCAL_TEXT.replace("data/", f"{data}/"))
+
+    planned = manage("migrate_all", "--plan", "--skip-makemigrations", config=config)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert not data.exists()
+
+    migrated = manage("migrate_all", "--skip-makemigrations", config=config)
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    assert {"db.sqlite3", "blog.sqlite3", "shop.sqlite3"} <= {p.name for p in data.iterdir()}
+    assert BLOG_TABLES <= tables(data / "blog.sqlite3")
+
+
 def replica_config(tmp_path: Path) -> Path:
     extra = (
         "  blog_replica:\n    engine: django.db.backends.sqlite3\n    name: data/blog_replica.sqlite3\n"
