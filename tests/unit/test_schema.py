@@ -83,9 +83,19 @@ def test_an_alias_keeping_its_own_history_converges_too(tmp_path: Path, config: 
         "shop_db  schema missing: 2 table(s) its history records as created do not exist"
         " (shop_order, shop_product); run migrate_all"
     ) in health.stdout
+    lost = (
+        "  shop_db: its history records 1 migration(s) as applied, but 2 of their 2 table(s) do not exist"
+        " (shop_order, shop_product); "
+    )
+    planned = manage("migrate_all", "--plan", config=config)
+    assert f"{lost}would re-apply them\n" in planned.stdout, planned.stdout
+    assert "shop_db  would apply 1: shop.0001_initial (re-creating 1 whose tables were lost)" in planned.stdout
+    assert not SHOP_TABLES & tables(tmp_path / "shop.sqlite3")  # --plan changed nothing
     result = manage("migrate_all", config=config)
 
     assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{lost}re-applying them\n" in result.stdout, result.stdout
+    assert "shop_db  ok      1 applied (re-created 1 whose tables were lost)" in result.stdout
     assert SHOP_TABLES <= tables(tmp_path / "shop.sqlite3")
     assert manage("dbhealth", config=config).returncode == 0
 
