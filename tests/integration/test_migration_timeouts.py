@@ -93,7 +93,7 @@ def test_a_migration_waiting_for_a_lock_is_retried_and_succeeds_once_the_lock_go
         output = "".join(seen) + (process.communicate(timeout=120)[0] or "")
 
     assert process.returncode == 0, output
-    assert f"{SHOP_0002} waited 300 ms for a lock (lock_timeout)" in output
+    assert f"\n  shop_db: {SHOP_0002} waited 300 ms for a lock (lock_timeout); retry 1 of 10 in " in output, output
     assert ("shop", "0002_sku_not_null") in fresh.rows("shop_db", "SELECT app, name FROM django_migrations")
     assert "sku" in {row[0] for row in fresh.rows("shop_db", _COLUMNS)}
 
@@ -109,6 +109,7 @@ def test_a_migration_that_never_gets_its_lock_fails_naming_alias_migration_and_l
     line = next(line for line in output.splitlines() if line.startswith("shop_db"))
     assert f"failed in {SHOP_0002}: LockTimeoutExhaustedError" in line, line
     assert "waited 200 ms for a lock 3 time(s) (lock_timeout)" in line
+    assert "or raise databases.shop_db.timeouts.migration_lock" in line, line  # the key to change, for this alias
     assert "Traceback" not in output
     assert ("shop", "0002_sku_not_null") not in fresh.rows("shop_db", "SELECT app, name FROM django_migrations")
     assert "sku" not in {row[0] for row in fresh.rows("shop_db", _COLUMNS)}  # rolled back, nothing half-done
