@@ -97,6 +97,9 @@ def test_an_alias_keeping_its_own_history_converges_too(tmp_path: Path, config: 
     assert f"{lost}re-applying them\n" in result.stdout, result.stdout
     assert "shop_db  ok      1 applied (re-created 1 whose tables were lost)" in result.stdout
     assert SHOP_TABLES <= tables(tmp_path / "shop.sqlite3")
+    with sqlite3.connect(tmp_path / "shop.sqlite3") as db:  # the stale record was replaced, not duplicated
+        rows = db.execute("SELECT name FROM django_migrations WHERE app = 'shop'").fetchall()
+    assert rows == [("0001_initial",)]
     assert manage("dbhealth", config=config).returncode == 0
 
 
