@@ -398,6 +398,13 @@ def test_fail_fast_says_what_it_skipped(tmp_path: Path, config: Path) -> None:
     assert "still processed" not in last and "--fail-fast skipped blog_db, shop_db" in last
 
 
+def test_fail_fast_with_nothing_failing_runs_every_alias(tmp_path: Path, config: Path) -> None:
+    result = manage("migrate_all", "--fail-fast", "--jobs", "1", "--skip-makemigrations", config=config)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "skipped" not in result.stdout
+    assert all(f"{alias}  ok" in result.stdout for alias in ("default", "blog_db", "shop_db")), result.stdout
+
+
 def test_dbroutes_names_the_real_history_alias_of_shards(tmp_path: Path) -> None:
     text = """
 environment: local
