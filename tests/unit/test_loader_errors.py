@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.unit.cli import manage
 
@@ -414,6 +415,43 @@ def test_each_loader_message_is_the_whole_line(tmp_path: Path, data: bytes, line
     config.write_bytes(data)
     with pytest.raises(ConfigError) as raised:
         load_config(config, _INSTALLED, _LINES_ENV)
+    assert str(raised.value) == f"{config}: {line}"
+
+
+def test_app_config_names_the_file_else_app_env_picks_one_from_config(tmp_path: Path) -> None:
+    from multidb.loader import config_path
+
+    folder = tmp_path / "config"
+    assert config_path({}, tmp_path) == folder / "local.yaml"
+    assert config_path({"APP_CONFIG": "", "APP_ENV": ""}, tmp_path) == folder / "local.yaml"  # empty is unset
+    assert config_path({"APP_ENV": "staging"}, tmp_path) == folder / "staging.yaml"
+    assert config_path({"APP_ENV": "Prod_2-b"}, tmp_path) == folder / "Prod_2-b.yaml"
+    assert config_path({"APP_ENV": "staging", "APP_CONFIG": "/srv/app.yaml"}, tmp_path) == Path("/srv/app.yaml")
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (yaml.YAMLError("an engine's own error"), "invalid YAML: YAMLError; fix the syntax"),
+        (yaml.MarkedYAMLError(problem="no marks"), "unknown position: invalid YAML: no marks; fix the syntax there"),
+    ],
+    ids=["unmarked", "no-position"],
+)
+def test_a_yaml_error_with_no_position_is_still_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: yaml.YAMLError, line: str
+) -> None:
+    # PyYAML marks the errors it raises today; the loader must not depend on it to give its one line.
+    from multidb import loader
+    from multidb.errors import ConfigError
+
+    def fails(text: str) -> None:
+        raise error
+
+    monkeypatch.setattr(loader, "parse", fails)
+    config = tmp_path / "c.yaml"
+    config.write_text("databases: {}\n")
+    with pytest.raises(ConfigError) as raised:
+        loader.load_config(config, _INSTALLED, _LINES_ENV)
     assert str(raised.value) == f"{config}: {line}"
 
 
