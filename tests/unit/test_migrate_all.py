@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -403,6 +404,32 @@ def test_fail_fast_with_nothing_failing_runs_every_alias(tmp_path: Path, config:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "skipped" not in result.stdout
     assert all(f"{alias}  ok" in result.stdout for alias in ("default", "blog_db", "shop_db")), result.stdout
+
+
+@pytest.mark.parametrize(("jobs", "at_once"), [(1, 1), (2, 2)])
+def test_jobs_bounds_how_many_aliases_migrate_at_once(monkeypatch: pytest.MonkeyPatch, jobs: int, at_once: int) -> None:
+    # In-process, each alias's migration replaced by a stand-in that overlaps with any other running then.
+    from multidb import migrator
+    from multidb.routing import current_table
+    from multidb.status import MigrateStatus
+
+    running, peaks, guard = [0], [], threading.Lock()
+
+    def overlapping(alias: str, history: str, *_: object) -> migrator.AliasResult:
+        with guard:
+            running[0] += 1
+            peaks.append(running[0])
+        time.sleep(0.2)
+        with guard:
+            running[0] -= 1
+        return migrator.AliasResult(alias, MigrateStatus.OK, history=history)
+
+    monkeypatch.setattr(migrator, "migrate_alias", overlapping)
+    table = current_table()
+    results = migrator.migrate_all(table, table.aliases, jobs=jobs, plan_only=True)
+
+    assert [result.alias for result in results] == ["default", "blog_db", "shop_db"]
+    assert max(peaks) == at_once, peaks  # default alone first, then blog_db and shop_db: serially or together
 
 
 def test_dbroutes_names_the_real_history_alias_of_shards(tmp_path: Path) -> None:
