@@ -413,13 +413,16 @@ def test_jobs_bounds_how_many_aliases_migrate_at_once(monkeypatch: pytest.Monkey
     from multidb.routing import current_table
     from multidb.status import MigrateStatus
 
-    running, peaks, guard = [0], [], threading.Lock()
+    running, peaks, guard, together = [0], [], threading.Lock(), threading.Event()
 
     def overlapping(alias: str, history: str, *_: object) -> migrator.AliasResult:
         with guard:
             running[0] += 1
             peaks.append(running[0])
-        time.sleep(0.2)
+            if running[0] > 1:
+                together.set()
+        if alias != "default":  # default runs alone, first; the others wait (at most 2 s) for company
+            together.wait(timeout=2)
         with guard:
             running[0] -= 1
         return migrator.AliasResult(alias, MigrateStatus.OK, history=history)
