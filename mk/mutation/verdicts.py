@@ -16,7 +16,9 @@ the hash of the mutated function is unchanged: a function edited since is run ag
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
+import io
 import json
 import os
 import sys
@@ -90,9 +92,10 @@ def _generate(workdir: Path) -> None:
     from mutmut.__main__ import copy_src_dir, create_mutants, setup_source_paths
 
     os.chdir(workdir)  # mutmut reads pyproject.toml and writes mutants/ relative to the working directory
-    copy_src_dir()
-    setup_source_paths()
-    create_mutants(os.cpu_count() or 2)
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints every file name; `mutmut run` hides that too
+        copy_src_dir()
+        setup_source_paths()
+        create_mutants(os.cpu_count() or 2)
 
 
 def main(command: str, workdir: Path, rest: list[str]) -> int:
