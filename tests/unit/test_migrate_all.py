@@ -492,7 +492,7 @@ def test_a_failing_default_does_not_stop_the_other_aliases(tmp_path: Path, confi
 def test_sqlite_file_missing_only_for_a_sqlite_file_that_is_not_there(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
-    from multidb.history import sqlite_file_missing
+    from multidb.history import in_memory, sqlite_file_missing
 
     def connection(name: str, vendor: str = "sqlite") -> SimpleNamespace:
         return SimpleNamespace(vendor=vendor, settings_dict={"NAME": name})
@@ -503,6 +503,12 @@ def test_sqlite_file_missing_only_for_a_sqlite_file_that_is_not_there(tmp_path: 
     assert sqlite_file_missing(connection(":memory:")) is False
     assert sqlite_file_missing(connection("file:memdb?mode=memory&cache=shared")) is False
     assert sqlite_file_missing(connection(str(tmp_path / "absent"), vendor="postgresql")) is False
+    # In memory (a new, empty database per connection): ":memory:" and a shared-cache URI alike.
+    assert in_memory(connection(":memory:")) is True
+    assert in_memory(connection("file:memdb?mode=memory&cache=shared")) is True
+    assert in_memory(connection("file:data/app.sqlite3?mode=rw")) is False
+    assert in_memory(connection(str(tmp_path / "there.sqlite3"))) is False
+    assert in_memory(connection(":memory:", vendor="postgresql")) is False
 
 
 @pytest.mark.parametrize(
