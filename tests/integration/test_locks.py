@@ -56,3 +56,17 @@ def test_check_never_waits_for_a_running_migration_s_lock(fresh: Stack) -> None:
 
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "waiting for another" not in checked.stdout
+
+
+def test_an_alias_recording_its_history_in_main_does_not_wait_for_main_s_migration(fresh: Stack) -> None:
+    # blog_db's history lives in main; creating that history takes a lock of its own, so a long migration
+    # of main itself (holding main's migration lock) does not hold up migrating blog_db.
+    assert fresh.manage("migrate_all", "--database", "default").returncode == 0
+    with fresh.connect("default") as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_KEY])
+        blog = manage("migrate_all", "--database", "blog_db", config=fresh.config, timeout=60)
+
+    assert blog.returncode == 0, blog.stdout + blog.stderr
+    assert ("blog", "0001_initial") in fresh.rows(
+        "default", "SELECT app, name FROM multidb_migration_history WHERE database = 'blog_db'"
+    )
