@@ -193,3 +193,35 @@ def test_use_home_pins_reads_to_the_home_per_thread_and_task(tmp_path: Path) -> 
     assert lines["after"] == "True"
     assert lines["decorated"] == "False False True"
     assert lines["tasks"] == "[False, True, False, True]"  # pinned tasks on the home, the others on the replica
+
+
+TWO_HOMES = """
+environment: local
+databases:
+  default: {engine: sqlite3, name: data/db.sqlite3}
+  blog_db: {engine: sqlite3, name: data/blog.sqlite3, apps: [blog], operations: [read, write, migrate]}
+  blog_replica: {engine: sqlite3, name: data/blog_replica.sqlite3, apps: [blog], operations: [read]}
+  shop_db: {engine: sqlite3, name: data/shop.sqlite3, apps: [shop], operations: [read, write, migrate]}
+  shop_replica: {engine: sqlite3, name: data/shop_replica.sqlite3, apps: [shop], operations: [read]}
+"""
+
+WHERE_READS_GO = """
+from django.db import router
+from apps.blog.models import Post
+from apps.shop.models import Product
+print("reads:", router.db_for_read(Post), router.db_for_read(Product))
+"""
+
+
+def test_each_replicated_home_reads_from_its_own_replicas(tmp_path: Path) -> None:
+    config = tmp_path / "two-homes.yaml"
+    config.write_text(TWO_HOMES.replace("data/", f"{tmp_path}/"))
+    migrated = manage("migrate_all", "--skip-makemigrations", config=config)
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    for home in ("blog", "shop"):
+        shutil.copy(tmp_path / f"{home}.sqlite3", tmp_path / f"{home}_replica.sqlite3")
+
+    result = manage("shell", "-c", WHERE_READS_GO, config=config)
+
+    assert result.returncode == 0, result.stderr
+    assert "reads: blog_replica shop_replica" in result.stdout, result.stdout
