@@ -30,8 +30,8 @@ class Stack:
     def tables(self, alias: str) -> set[str]:
         return tables(self.targets[alias])
 
-    def manage(self, *args: str, env: dict[str, str] | None = None) -> Result:
-        return manage(*args, config=self.config, env=env)
+    def manage(self, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Result:
+        return manage(*args, config=self.config, env=env, timeout=timeout)
 
 
 @dataclass

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from multidb.locks import MIGRATION_LOCK_KEY
 from tests.integration.stack import Stack
-from tests.unit.cli import manage
 
 RUNS = 5
 
@@ -52,7 +51,7 @@ def test_check_never_waits_for_a_running_migration_s_lock(fresh: Stack) -> None:
     assert fresh.manage("migrate_all").returncode == 0
     with fresh.connect("shop_db") as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_KEY])
-        checked = manage("migrate_all", "--check", config=fresh.config, timeout=30)
+        checked = fresh.manage("migrate_all", "--check", timeout=30)
 
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "waiting for another" not in checked.stdout
@@ -64,7 +63,7 @@ def test_an_alias_recording_its_history_in_main_does_not_wait_for_main_s_migrati
     assert fresh.manage("migrate_all", "--database", "default").returncode == 0
     with fresh.connect("default") as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_KEY])
-        blog = manage("migrate_all", "--database", "blog_db", config=fresh.config, timeout=60)
+        blog = fresh.manage("migrate_all", "--database", "blog_db", timeout=60)
 
     assert blog.returncode == 0, blog.stdout + blog.stderr
     assert ("blog", "0001_initial") in fresh.rows(
