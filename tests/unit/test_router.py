@@ -15,6 +15,7 @@ from django.test import override_settings
 from apps.blog.models import Comment, Post
 from apps.shop.models import Order, Product
 from multidb.config import ProjectConfig
+from multidb.replicas import pinning_scope
 from multidb.router import ConfigRouter
 from multidb.routing import build_routing_table
 from project.settings import INSTALLED_APPS
@@ -122,6 +123,50 @@ def test_two_replicas_of_one_home_relate_with_cross_database_relations_off() -> 
             assert ours.allow_relation(on(second, Post()), on(first, Comment())) is True, (second, first)
         # A replica is its home's rows only: a user (default) and a post read from a replica are still apart.
         assert ours.allow_relation(on("default", User()), on("blog_replica_1", Post())) is False
+
+
+def test_an_object_not_yet_saved_relates_to_any_database() -> None:
+    # Django gives an unsaved object its database when it is saved, from the other side's hint.
+    strict = table_for(
+        {"default": {"name": "a"}, "blog_db": {"name": "b", "apps": ["blog"]}},
+        routing={"cross_database_relations": False},
+    )
+    with override_settings(MULTIDB_ROUTING=strict):
+        ours = ConfigRouter()
+        assert ours.allow_relation(on("default", User()), Post()) is True
+        assert ours.allow_relation(Post(), on("default", User())) is True
+        assert ours.allow_relation(on("blog_db", Comment()), on("blog_db", Post())) is True
+        assert ours.allow_relation(on("default", User()), on("blog_db", Post())) is False
+
+
+def test_only_writes_to_a_replicated_home_pin_reads_to_it() -> None:
+    # The pins become the read-your-writes cookie: a write to a home without replicas must not add one.
+    table = table_for(
+        {
+            "default": {"name": "a"},
+            "blog_db": {"name": "b", "apps": ["blog"]},
+            "blog_replica": {"name": "r", "apps": ["blog"], "operations": ["read"]},
+            "shop_db": {"name": "s", "apps": ["shop"]},
+        }
+    )
+    with override_settings(MULTIDB_ROUTING=table), pinning_scope() as pins:
+        ours = ConfigRouter()
+        assert (ours.db_for_write(User), ours.db_for_write(Product)) == ("default", "shop_db")
+        assert pins.written == set()
+        assert ours.db_for_write(Post) == "blog_db"
+        assert pins.written == {"blog_db"}
+
+
+def test_an_app_listed_by_its_app_config_path_is_routed_by_its_label() -> None:
+    installed = ["django.contrib.auth.apps.AuthConfig", "django.contrib.contenttypes", "apps.blog.apps.BlogConfig"]
+    for spelling in ("blog", "apps.blog", "apps.blog.apps.BlogConfig"):
+        config = ProjectConfig.model_validate(
+            {"databases": {"default": {"name": "a"}, "blog_db": {"name": "b", "apps": [spelling]}}}
+        )
+        table = build_routing_table(config, installed)
+        assert table.route("blog").home == "blog_db", spelling
+        assert table.route("auth").home == "default"
+        assert table.apps_migrated_on("blog_db") == ("blog",)
 
 
 class ArchiveRouter:
