@@ -24,7 +24,8 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["APP_CONFIG"] = str(config)
         os.environ["MULTIDB_TEST_WORKDIR"] = str(workdir)
     # Throttle counts (a file cache) of this run only, not a shared /tmp/multidb-cache of earlier runs.
-    os.environ.setdefault("DJANGO_CACHE_DIR", tempfile.mkdtemp(prefix="multidb-cache-"))
+    if "DJANGO_CACHE_DIR" not in os.environ:
+        os.environ["DJANGO_CACHE_DIR"] = os.environ["MULTIDB_TEST_CACHE"] = tempfile.mkdtemp(prefix="multidb-cache-")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -40,6 +41,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_unconfigure() -> None:
-    workdir = os.environ.get("MULTIDB_TEST_WORKDIR")
-    if workdir:
-        shutil.rmtree(workdir, ignore_errors=True)
+    # Only the folders this run made (an outer APP_CONFIG or DJANGO_CACHE_DIR is the caller's).
+    for made in ("MULTIDB_TEST_WORKDIR", "MULTIDB_TEST_CACHE"):
+        folder = os.environ.get(made)
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)

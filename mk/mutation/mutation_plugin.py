@@ -6,6 +6,7 @@ import inspect
 import json
 import os
 import resource
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -68,15 +69,17 @@ def pytest_configure(config: pytest.Config) -> None:
     global _started, _started_cpu
     _started, _started_cpu = time.monotonic(), _cpu_seconds()
     # mutmut runs pytest several times in one process (and forks from it): the unit conftest's
-    # throwaway config folder of an earlier run is gone, so let the conftest make a new one.
-    workdir = os.environ.get("MULTIDB_TEST_WORKDIR")
-    if workdir and not Path(workdir).exists():
-        os.environ.pop("MULTIDB_TEST_WORKDIR")
-        os.environ.pop("APP_CONFIG", None)
+    # throwaway config and cache folders of an earlier run are gone, so let the conftest make new ones.
+    for made, points in (("MULTIDB_TEST_WORKDIR", "APP_CONFIG"), ("MULTIDB_TEST_CACHE", "DJANGO_CACHE_DIR")):
+        folder = os.environ.get(made)
+        if folder and not Path(folder).exists():
+            os.environ.pop(made)
+            os.environ.pop(points, None)
     # Trampolines make every call slower: hypothesis' per-example deadline would fail the clean run.
     hypothesis.settings.register_profile("mutation", deadline=None)
     hypothesis.settings.load_profile("mutation")
-    if not os.environ.get("MUTATION_HITS_DIR"):
+    # Only the stats run collects subprocess hits; the folder goes when that run ends (sessionfinish).
+    if os.environ.get("MUTANT_UNDER_TEST") == "stats" and not os.environ.get("MUTATION_HITS_DIR"):
         os.environ["MUTATION_HITS_DIR"] = tempfile.mkdtemp(prefix="mutation-hits-")
 
 
@@ -144,6 +147,7 @@ def pytest_sessionfinish(exitstatus: int) -> None:
     global _stats_passed
     if os.environ.get("MUTANT_UNDER_TEST") == "stats":
         _stats_passed = exitstatus == 0
+        shutil.rmtree(os.environ.pop("MUTATION_HITS_DIR", ""), ignore_errors=True)
 
 
 @pytest.hookimpl(tryfirst=True)
