@@ -53,6 +53,10 @@ if [[ -n "${MUTATION_FORGET:-}" ]]; then
     read -r -a statuses <<< "$MUTATION_FORGET"
     verdicts forget "$workdir" "${statuses[@]}"
 fi
+# MUTATION_RECHECK=1: instead of mutmut, run each verdict made by hand (recorded/by-hand.tsv) again.
+if [[ "${MUTATION_RECHECK:-0}" == 1 ]]; then
+    exec "$repo/.venv/bin/python" "$repo/mk/mutation/by_hand.py" recheck "$workdir" "${patterns[@]}"
+fi
 # mutmut re-runs every mutant it is given by name or pattern, so give it only those with no verdict.
 mapfile -t names < <(verdicts pending "$workdir" "${patterns[@]}")
 if [[ ${#names[@]} -eq 0 ]]; then

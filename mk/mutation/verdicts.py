@@ -34,6 +34,16 @@ def metas(workdir: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
         yield meta, json.loads(meta.read_text())
 
 
+def function_hashes(workdir: Path) -> dict[str, str]:
+    """ "module:function" -> mutmut's hash, e.g. "router:xǁConfigRouterǁ__init__" (by_hand.py checks against it)."""
+    root = workdir / "mutants" / "multidb"
+    return {
+        f"{meta.relative_to(root).as_posix().removesuffix('.py.meta').replace('/', '.')}:{function}": digest
+        for meta, data in metas(workdir)
+        for function, digest in data.get("hash_by_function_name", {}).items()
+    }
+
+
 def pending(workdir: Path, patterns: list[str]) -> list[str]:
     return [
         key

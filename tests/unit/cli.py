@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -19,10 +20,18 @@ class Result:
     stderr: str
 
 
-def manage(*args: str, config: Path, env: dict[str, str] | None = None, timeout: float = 120) -> Result:
+def manage(
+    *args: str, config: Path, env: dict[str, str] | None = None, timeout: float = 120, max_memory: int | None = None
+) -> Result:
+    """`max_memory` (bytes of address space) makes a runaway allocation a MemoryError, not a machine out of memory."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "DJANGO_SETTINGS"))}
     environ.update({"APP_CONFIG": str(config), "PYTHONPATH": str(REPO), "NO_COLOR": "1"})
     environ.update(env or {})
+
+    def bounded() -> None:  # runs in the child, before exec: it sets the child's own limit only
+        assert max_memory is not None
+        resource.setrlimit(resource.RLIMIT_AS, (max_memory, max_memory))
+
     done = subprocess.run(
         [sys.executable, str(REPO / "app" / "manage.py"), *args],
         capture_output=True,
@@ -30,6 +39,7 @@ def manage(*args: str, config: Path, env: dict[str, str] | None = None, timeout:
         env=environ,
         timeout=timeout,
         check=False,
+        preexec_fn=bounded if max_memory is not None else None,
     )
     return Result(done.returncode, done.stdout, done.stderr)
 

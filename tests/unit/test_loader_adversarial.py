@@ -329,3 +329,10 @@ def test_a_config_of_exactly_the_size_limit_is_read(tmp_path: Path) -> None:
     assert config.stat().st_size == MAX_BYTES
     loaded = load_config(config, INSTALLED, {"DB_PASSWORD": SECRET, "SECRET_KEY": SECRET * 2})
     assert loaded.databases["blog_db"].name == "blog"  # type: ignore[attr-defined]
+
+
+def test_an_endless_config_file_is_refused_after_the_size_limit() -> None:
+    # /dev/zero never ends: the loader must stop reading past the limit, not read it all into memory first.
+    result = manage("check", config=Path("/dev/zero"), timeout=60, max_memory=2 << 30)
+    assert result.returncode == 2, result.stderr[-500:]
+    assert result.stderr.strip() == "config error: /dev/zero: the file is larger than 1 MiB; is it the right file?"
