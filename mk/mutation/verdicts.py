@@ -35,7 +35,7 @@ def metas(workdir: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
 
 
 def function_hashes(workdir: Path) -> dict[str, str]:
-    """ "module:function" -> mutmut's hash, e.g. "router:xǁConfigRouterǁ__init__" (by_hand.py checks against it)."""
+    """mutmut's hash of each function, keyed module:function (e.g. router:xǁConfigRouterǁ__init__); see by_hand.py."""
     root = workdir / "mutants" / "multidb"
     return {
         f"{meta.relative_to(root).as_posix().removesuffix('.py.meta').replace('/', '.')}:{function}": digest
