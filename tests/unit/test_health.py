@@ -201,6 +201,12 @@ def test_lsn_positions_are_byte_offsets() -> None:
     assert lsn_bytes("1/0") - lsn_bytes("0/FFFFFFFF") == 1
 
 
+def assert_latency(latency_ms: float | None, elapsed_ms: float) -> None:
+    """The probe's own round trip in milliseconds, to 0.1 ms: above zero, within the time the call took."""
+    assert isinstance(latency_ms, float), latency_ms
+    assert 0 < latency_ms <= elapsed_ms, (latency_ms, elapsed_ms)
+
+
 def test_check_alias_names_a_missing_replica_file_and_an_unmigrated_home(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -229,12 +235,49 @@ def test_check_alias_names_a_missing_replica_file_and_an_unmigrated_home(
     assert replica.error == "SQLite database file does not exist; run migrate_all"
     assert not (tmp_path / "blog_db.sqlite3").exists()
 
+    started = time.monotonic()
     with django_db_blocker.unblock():  # the probe's own connection to a file in tmp_path, not the test databases
         home = check_alias("shop_db", table, 1.0)
+    elapsed_ms = (time.monotonic() - started) * 1000
     assert (home.status, home.replica) == ("unmigrated", False), home
-    assert home.latency_ms is not None and home.latency_ms >= 0
+    assert_latency(home.latency_ms, elapsed_ms)
     assert "shop.0001_initial" in home.unapplied and "auth.0001_initial" in home.unapplied
     assert home.error == f"{len(home.unapplied)} unapplied migration(s); run migrate_all"
+
+
+def test_check_alias_answers_ok_where_connectivity_is_all_it_can_check(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    django_db_blocker: Any,  # pytest-django DjangoDbBlocker
+) -> None:
+    """An alias nothing migrates (shop_db here), and one whose history alias is in memory (blog_db's default)."""
+    from django.db import connections
+
+    from multidb.config import ProjectConfig
+    from multidb.health import check_alias
+    from multidb.routing import build_routing_table
+    from project.settings import INSTALLED_APPS
+
+    databases = {
+        "default": {"name": "a"},
+        "blog_db": {"name": "b", "apps": ["blog"], "operations": ["read", "write"], "migrate_to": "default"},
+        "shop_db": {"name": "s", "apps": ["shop"], "operations": ["read", "write"]},
+    }
+    table = build_routing_table(ProjectConfig.model_validate({"databases": databases}), INSTALLED_APPS)
+    assert "shop_db" not in table.migratable and table.migratable["blog_db"] == "default"
+    monkeypatch.setitem(connections.settings, "default", {**connections.settings["default"], "NAME": ":memory:"})
+    for alias in ("blog_db", "shop_db"):  # files that exist, with no tables and no history
+        name = str(tmp_path / f"{alias}.sqlite3")
+        sqlite3.connect(name).close()
+        monkeypatch.setitem(connections.settings, alias, {**connections.settings[alias], "NAME": name})
+        monkeypatch.setitem(connections[alias].settings_dict, "NAME", name)
+
+    for alias in ("blog_db", "shop_db"):
+        started = time.monotonic()
+        with django_db_blocker.unblock():
+            result = check_alias(alias, table, 1.0)
+        assert (result.status, result.error, result.unapplied) == ("ok", None, []), (alias, result)
+        assert_latency(result.latency_ms, (time.monotonic() - started) * 1000)
 
 
 def test_check_databases_hands_each_answering_alias_connection_to_inspect(
@@ -336,13 +379,19 @@ def test_probe_connections_are_bounded_by_the_timeout_and_never_pooled(monkeypat
 
     from multidb.health import _fresh_connection
 
-    pg = {**connections.settings["default"], "ENGINE": "django.db.backends.postgresql", "NAME": "x"}
+    pg = {**connections.settings["shop_db"], "ENGINE": "django.db.backends.postgresql", "NAME": "x"}
     pg["OPTIONS"] = {"pool": True, "sslmode": "require"}
-    monkeypatch.setitem(connections.settings, "default", pg)
-    probe = _fresh_connection("default", 2.5)
+    monkeypatch.setitem(connections.settings, "shop_db", pg)
+    probe = _fresh_connection("shop_db", 2.5)
     assert probe.settings_dict["OPTIONS"] == {"connect_timeout": 3, "sslmode": "require"}
     assert pg["OPTIONS"] == {"pool": True, "sslmode": "require"}  # the request connections' settings are untouched
-    assert probe.alias == "default"
+    assert probe.alias == "shop_db"
+    # libpq counts whole seconds, and 0 would mean "wait forever": a short timeout is one second, not none.
+    monkeypatch.setitem(connections.settings, "shop_db", {**pg, "OPTIONS": {}})
+    assert _fresh_connection("shop_db", 0.4).settings_dict["OPTIONS"] == {"connect_timeout": 1}
+    # SQLite waits on a locked file for its own `timeout` (5 s by default): the probe's is the health timeout.
+    assert connections.settings["default"]["ENGINE"].endswith("sqlite3")
+    assert _fresh_connection("default", 2.5).settings_dict["OPTIONS"]["timeout"] == 2.5
 
 
 def test_a_replica_is_degraded_only_past_its_lag_limit(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -381,15 +430,47 @@ def test_check_alias_on_a_replica_that_answers_or_fails(
     monkeypatch.setitem(connections.settings, "blog_db", {**connections.settings["blog_db"], "NAME": str(replica)})
 
     sqlite3.connect(replica).close()
+    started = time.monotonic()
     with django_db_blocker.unblock():
         answers = check_alias("blog_db", table, 1.0)
     assert (answers.status, answers.replica, answers.error, answers.lag_seconds) == ("ok", True, None, None)
+    assert_latency(answers.latency_ms, (time.monotonic() - started) * 1000)
 
     replica.unlink()
     replica.mkdir()  # there, but SQLite cannot open it
     with django_db_blocker.unblock():
         fails = check_alias("blog_db", table, 1.0)
-    assert (fails.status, fails.replica) == ("down", True), fails
+    assert (fails.status, fails.replica, fails.nodes) == ("down", True, 0), fails
+    assert fails.error == "OperationalError: unable to open database file", fails
+
+
+def test_a_down_alias_of_several_nodes_still_says_how_many(
+    monkeypatch: pytest.MonkeyPatch,
+    django_db_blocker: Any,  # pytest-django DjangoDbBlocker
+) -> None:
+    from django.db import connections
+
+    from multidb.config import ProjectConfig
+    from multidb.health import HealthReport, check_alias
+    from multidb.routing import build_routing_table
+    from project.settings import INSTALLED_APPS
+
+    table = build_routing_table(ProjectConfig.model_validate({"databases": {"default": {"name": "a"}}}), INSTALLED_APPS)
+    closed = free_port()  # nothing listens there: both nodes refuse at once
+    pg = {**connections.settings["default"], "ENGINE": "django.db.backends.postgresql", "NAME": "x", "USER": "u"}
+    monkeypatch.setitem(connections.settings, "default", {**pg, "HOST": "127.0.0.1,127.0.0.1", "PORT": str(closed)})
+
+    with django_db_blocker.unblock():
+        down = check_alias("default", table, 1.0)
+
+    assert (down.status, down.nodes, down.leader, down.standbys) == ("down", 2, None, []), down
+    assert down.error is not None and down.error.startswith("OperationalError: "), down.error
+    assert str(closed) in down.error  # the driver's own words, for insiders (outsiders get status words only)
+    assert HealthReport({"default": down}).summary()["databases"]["default"] == {
+        "status": "down",
+        "nodes": 2,
+        "standby_lag_bytes": [],
+    }
 
 
 # What a driver says when a server refuses: host, address and role name, which outsiders must not learn.

@@ -112,7 +112,9 @@ def test_partial_loss_fails_naming_the_alias_and_the_fix_and_drops_nothing(tmp_p
     health = manage("dbhealth", "--json", config=config)
     result = manage("migrate_all", config=config)
 
-    assert json.loads(health.stdout)["databases"]["blog_db"]["missing_tables"] == ["blog_comment"]
+    blog = json.loads(health.stdout)["databases"]["blog_db"]
+    assert (blog["status"], blog["missing_tables"]) == ("schema missing", ["blog_comment"])
+    assert isinstance(blog["latency_ms"], float) and blog["latency_ms"] > 0, blog  # it answered: how fast
     assert result.returncode == 1 and "migrate_all failed on blog_db" in result.stderr
     line = next(line for line in result.stdout.splitlines() if line.startswith("blog_db "))
     assert "1 of their 2 table(s) do not exist (blog_comment)" in line
