@@ -256,12 +256,7 @@ def test_an_alias_listing_both_nodes_writes_to_the_primary_and_reports_the_stand
 ) -> None:
     # The HA shape (docs/ha.md) on real streaming replication: the standby listed first, as after a failover.
     primary, standby = _address(servers["blog"]), _address(restored)
-    config = yaml.safe_load(least_privilege.runtime.config.read_text())
-    blog = config["databases"]["blog_db"]
-    blog.update(host=f"{standby},{primary}", port=5432)
-    blog["options"] = {**blog.get("options", {}), "target_session_attrs": "read-write"}
-    path = tmp_path / "nodes.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    path = _nodes_config(least_privilege, tmp_path, f"{standby},{primary}")
     restored.query("SELECT pg_wal_replay_pause()")
     insert_post(least_privilege, "nodes" + secrets.token_hex(4))  # WAL the paused standby receives, never replays
     wait_received(servers["blog"], restored)
@@ -279,6 +274,37 @@ def test_an_alias_listing_both_nodes_writes_to_the_primary_and_reports_the_stand
     # The text is a second reading: the primary may have written more WAL since (the lag only grows while paused).
     line = re.search(rf"\(leader {re.escape(primary)}; standby {re.escape(standby)} ok, lag (\d+) B\)", text.stdout)
     assert line and int(line[1]) >= reported["lag_bytes"], text.stdout
+
+
+def test_a_standby_that_never_answers_is_reported_down_and_its_alias_stays_ok(
+    least_privilege: LeastPrivilege, restored: Server, servers: dict[str, Server], tmp_path: Path
+) -> None:
+    # A frozen node accepts the connection (its kernel does) and never says a word: only the probe's deadline
+    # ends the wait, and it must end before the report's own timeout, or the alias would read "timeout".
+    primary, standby = _address(servers["blog"]), _address(restored)
+    path = _nodes_config(least_privilege, tmp_path, f"{primary},{standby}")
+    frozen = restored.container.get_wrapped_container()
+    frozen.pause()
+    try:
+        health = manage("dbhealth", "--json", "--timeout", "2", config=path)
+    finally:
+        frozen.unpause()
+
+    assert health.returncode == 0, health.stdout + health.stderr
+    blog_db = json.loads(health.stdout)["databases"]["blog_db"]
+    assert (blog_db["status"], blog_db["leader"]) == ("ok", primary), blog_db
+    assert blog_db["standbys"] == [{"host": standby, "status": "down", "lag_bytes": None}], blog_db
+
+
+def _nodes_config(least_privilege: LeastPrivilege, tmp_path: Path, hosts: str) -> Path:
+    """The runtime config with blog_db listing `hosts` (libpq multi-host) and asking for the read-write one."""
+    config = yaml.safe_load(least_privilege.runtime.config.read_text())
+    blog = config["databases"]["blog_db"]
+    blog.update(host=hosts, port=5432)
+    blog["options"] = {**blog.get("options", {}), "target_session_attrs": "read-write"}
+    path = tmp_path / "nodes.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
 
 
 # A post saved through blog_db (the router, no .using()): the node that took it and whether it is a standby.
