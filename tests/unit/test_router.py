@@ -232,6 +232,14 @@ def test_routing_table_gives_each_alias_and_app_its_role() -> None:
     assert not {"blog", "shop", "sessions"} & set(table.apps_migrated_on("default"))
 
 
+def test_each_alias_s_timeouts_reach_the_table_migrate_all_reads() -> None:
+    table = table_for(
+        {"default": {"name": "a"}, "blog_db": {"name": "b", "apps": ["blog"], "timeouts": {"migration_lock": 1500}}}
+    )
+    assert table.timeouts["blog_db"].migration_lock == 1500
+    assert table.timeouts["default"].migration_lock == 5000  # the default where none is set
+
+
 def test_sharded_app_is_migrated_on_every_shard_and_homed_on_the_first() -> None:
     table = table_for(
         {"default": {"name": "a"}, "s0": {"name": "0"}, "s1": {"name": "1"}},
