@@ -100,10 +100,12 @@ def seed(workdir: Path, store: Path) -> int:
 
 def _generate(workdir: Path) -> None:
     from mutmut.__main__ import copy_src_dir, create_mutants, setup_source_paths
+    from mutmut.utils.file_utils import copy_also_copy_files
 
     os.chdir(workdir)  # mutmut reads pyproject.toml and writes mutants/ relative to the working directory
     with contextlib.redirect_stdout(io.StringIO()):  # it prints every file name; `mutmut run` hides that too
         copy_src_dir()
+        copy_also_copy_files()  # tests, app/, the plugin: what a recheck (MUTATION_RECHECK) runs without mutmut
         setup_source_paths()
         create_mutants(os.cpu_count() or 2)
 
