@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import by_hand  # mk/mutation/, this script's folder
 from mutmut.stats import status_by_exit_code
 
 
@@ -45,11 +46,15 @@ def function_hashes(workdir: Path) -> dict[str, str]:
 
 
 def pending(workdir: Path, patterns: list[str]) -> list[str]:
+    """Mutants matching a pattern with no verdict: none from mutmut, and none by hand (by-hand.tsv) that holds."""
+    decided_by_hand, _ = by_hand.current(by_hand.load(), function_hashes(workdir))
     return [
         key
         for _, data in metas(workdir)
         for key, code in data["exit_code_by_key"].items()
-        if code is None and (not patterns or any(fnmatch.fnmatch(key, pattern) for pattern in patterns))
+        if code is None
+        and key not in decided_by_hand
+        and (not patterns or any(fnmatch.fnmatch(key, pattern) for pattern in patterns))
     ]
 
 
