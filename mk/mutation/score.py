@@ -21,7 +21,7 @@ def main(workdir: Path) -> int:
     if not recorded:
         print(f"no mutmut results under {workdir}/mutants: run `make mutation`", file=sys.stderr)
         return 1
-    by_hand, stale = current(load(), function_hashes(workdir))
+    by_hand, stale = current(load(), function_hashes(workdir, recorded))
     overall: Counter[str] = Counter()
     generated = 0
     undecided: list[str] = []

@@ -35,22 +35,26 @@ def metas(workdir: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
         yield meta, json.loads(meta.read_text())
 
 
-def function_hashes(workdir: Path) -> dict[str, str]:
-    """mutmut's hash of each function, keyed module:function (e.g. router:xǁConfigRouterǁ__init__); see by_hand.py."""
+def function_hashes(workdir: Path, recorded: list[tuple[Path, dict[str, Any]]] | None = None) -> dict[str, str]:
+    """mutmut's hash of each function, keyed module:function (e.g. router:xǁConfigRouterǁ__init__); see by_hand.py.
+
+    `recorded`: the metas a caller has already read, so they are not read twice.
+    """
     root = workdir / "mutants" / "multidb"
     return {
         f"{meta.relative_to(root).as_posix().removesuffix('.py.meta').replace('/', '.')}:{function}": digest
-        for meta, data in metas(workdir)
+        for meta, data in (recorded if recorded is not None else metas(workdir))
         for function, digest in data.get("hash_by_function_name", {}).items()
     }
 
 
 def pending(workdir: Path, patterns: list[str]) -> list[str]:
     """Mutants matching a pattern with no verdict: none from mutmut, and none by hand (by-hand.tsv) that holds."""
-    decided_by_hand, _ = by_hand.current(by_hand.load(), function_hashes(workdir))
+    recorded = list(metas(workdir))
+    decided_by_hand, _ = by_hand.current(by_hand.load(), function_hashes(workdir, recorded))
     return [
         key
-        for _, data in metas(workdir)
+        for _, data in recorded
         for key, code in data["exit_code_by_key"].items()
         if code is None
         and key not in decided_by_hand

@@ -201,6 +201,20 @@ def test_lsn_positions_are_byte_offsets() -> None:
     assert lsn_bytes("1/0") - lsn_bytes("0/FFFFFFFF") == 1
 
 
+def at_files_in(folder: Path, monkeypatch: pytest.MonkeyPatch, *aliases: str) -> None:
+    """Point each alias at `folder`/<alias>.sqlite3, for probes and the process's own connection alike.
+
+    The process's connection too: once a test database exists it is in memory, and check_alias only
+    checks connectivity for an alias whose process connection is in memory.
+    """
+    from django.db import connections
+
+    for alias in aliases:
+        name = str(folder / f"{alias}.sqlite3")
+        monkeypatch.setitem(connections.settings, alias, {**connections.settings[alias], "NAME": name})
+        monkeypatch.setitem(connections[alias].settings_dict, "NAME", name)
+
+
 def assert_latency(latency_ms: float | None, elapsed_ms: float) -> None:
     """The probe's own round trip in milliseconds, to 0.1 ms: above zero, within the time the call took."""
     assert isinstance(latency_ms, float), latency_ms
@@ -212,7 +226,6 @@ def test_check_alias_names_a_missing_replica_file_and_an_unmigrated_home(
     monkeypatch: pytest.MonkeyPatch,
     django_db_blocker: Any,  # pytest-django DjangoDbBlocker
 ) -> None:
-    from django.db import connections
 
     from multidb.config import ProjectConfig
     from multidb.health import check_alias
@@ -222,12 +235,7 @@ def test_check_alias_names_a_missing_replica_file_and_an_unmigrated_home(
     databases = {"default": {"name": "a"}, "shop_db": {"name": "s", "apps": ["shop"]}}
     databases["blog_db"] = {"name": "b", "apps": ["blog"], "operations": ["read"]}
     table = build_routing_table(ProjectConfig.model_validate({"databases": databases}), INSTALLED_APPS)
-    for alias in ("blog_db", "shop_db"):  # point both at files in tmp_path: blog's missing, shop's empty
-        name = str(tmp_path / f"{alias}.sqlite3")
-        monkeypatch.setitem(connections.settings, alias, {**connections.settings[alias], "NAME": name})
-        # The process's own connection too: once a test database exists it is in memory, and check_alias
-        # only checks connectivity for an alias whose process connection is in memory.
-        monkeypatch.setitem(connections[alias].settings_dict, "NAME", name)
+    at_files_in(tmp_path, monkeypatch, "blog_db", "shop_db")  # blog's file is missing, shop's empty
     sqlite3.connect(tmp_path / "shop_db.sqlite3").close()
 
     replica = check_alias("blog_db", table, 1.0)
@@ -266,11 +274,9 @@ def test_check_alias_answers_ok_where_connectivity_is_all_it_can_check(
     table = build_routing_table(ProjectConfig.model_validate({"databases": databases}), INSTALLED_APPS)
     assert "shop_db" not in table.migratable and table.migratable["blog_db"] == "default"
     monkeypatch.setitem(connections.settings, "default", {**connections.settings["default"], "NAME": ":memory:"})
+    at_files_in(tmp_path, monkeypatch, "blog_db", "shop_db")
     for alias in ("blog_db", "shop_db"):  # files that exist, with no tables and no history
-        name = str(tmp_path / f"{alias}.sqlite3")
-        sqlite3.connect(name).close()
-        monkeypatch.setitem(connections.settings, alias, {**connections.settings[alias], "NAME": name})
-        monkeypatch.setitem(connections[alias].settings_dict, "NAME", name)
+        sqlite3.connect(tmp_path / f"{alias}.sqlite3").close()
 
     for alias in ("blog_db", "shop_db"):
         started = time.monotonic()
@@ -286,7 +292,6 @@ def test_check_databases_hands_each_answering_alias_connection_to_inspect(
     django_db_blocker: Any,  # pytest-django DjangoDbBlocker
 ) -> None:
     """The status page's row counts run through `inspect`: once per alias that answered, on the probe's connection."""
-    from django.db import connections
 
     from multidb import health
     from multidb.config import ProjectConfig
@@ -296,11 +301,8 @@ def test_check_databases_hands_each_answering_alias_connection_to_inspect(
     databases = {"default": {"name": "a"}, "shop_db": {"name": "s", "apps": ["shop"]}}
     databases["blog_db"] = {"name": "b", "apps": ["blog"], "operations": ["read"]}
     table = build_routing_table(ProjectConfig.model_validate({"databases": databases}), INSTALLED_APPS)
-    for alias in ("default", "blog_db", "shop_db"):  # default's and shop's files exist, blog's does not
-        name = str(tmp_path / f"{alias}.sqlite3")
-        monkeypatch.setitem(connections.settings, alias, {**connections.settings[alias], "NAME": name})
-        monkeypatch.setitem(connections[alias].settings_dict, "NAME", name)
-    for alias in ("default", "shop_db"):
+    at_files_in(tmp_path, monkeypatch, "default", "blog_db", "shop_db")
+    for alias in ("default", "shop_db"):  # default's and shop's files exist, blog's does not
         sqlite3.connect(tmp_path / f"{alias}.sqlite3").close()
     monkeypatch.setattr(health, "current_table", lambda: table)
     seen: list[tuple[str, str]] = []
